@@ -1,0 +1,169 @@
+//! What a scan covered and what it could not: counts, skips with their
+//! reasons, and gaps (unreadable, vanished) with their paths.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io;
+
+use serde::Serialize;
+
+use crate::finding::Ignored;
+
+/// Gaps listed by path in a report; past this only the counts grow.
+pub const MAX_LISTED_GAPS: usize = 200;
+
+/// Why something was deliberately not scanned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SkipReason {
+    /// Symbolic links are never followed (their targets are scanned where they live).
+    Symlink,
+    /// FIFOs, sockets and devices are never opened.
+    SpecialFile,
+    /// `/proc`, `/sys`, `/dev`, `/run` and the like.
+    PseudoFilesystem,
+    /// A directory on another filesystem than the one its walk started on.
+    OtherFilesystem,
+    /// Matched an `--exclude` pattern or the configuration's exclusions.
+    Excluded,
+    /// A path that was asked for but does not exist on this host.
+    Absent,
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SkipReason::Symlink => "symbolic links (not followed)",
+            SkipReason::SpecialFile => "FIFOs, sockets and devices (never opened)",
+            SkipReason::PseudoFilesystem => "pseudo filesystems (/proc, /sys, /dev, /run)",
+            SkipReason::OtherFilesystem => "directories on other filesystems",
+            SkipReason::Excluded => "excluded by configuration",
+            SkipReason::Absent => "default locations absent on this host",
+        })
+    }
+}
+
+/// Why something that should have been scanned was not, or not fully.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GapReason {
+    PermissionDenied,
+    /// Gone between being listed and being read.
+    Vanished,
+    /// A path named on the command line that does not exist.
+    NotFound,
+    /// Any other I/O error; the detail says which.
+    IoError,
+    /// More matches than are kept for one input.
+    TooManyMatches,
+}
+
+impl GapReason {
+    pub fn of(e: &io::Error) -> GapReason {
+        match e.kind() {
+            io::ErrorKind::PermissionDenied => GapReason::PermissionDenied,
+            io::ErrorKind::NotFound => GapReason::Vanished,
+            _ => GapReason::IoError,
+        }
+    }
+}
+
+impl fmt::Display for GapReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            GapReason::PermissionDenied => "permission denied",
+            GapReason::Vanished => "vanished while scanning",
+            GapReason::NotFound => "not found",
+            GapReason::IoError => "I/O error",
+            GapReason::TooManyMatches => "too many matches (extra matches not kept)",
+        })
+    }
+}
+
+/// One place that could not be (fully) scanned.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Gap {
+    /// The path, or `pid N` for a process.
+    pub target: String,
+    pub reason: GapReason,
+    pub detail: String,
+}
+
+/// Everything a report says about how complete the scan was.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Coverage {
+    /// The paths the walk started from.
+    pub roots: Vec<String>,
+    pub files_scanned: u64,
+    pub bytes_scanned: u64,
+    /// Things deliberately left alone, by reason.
+    pub skipped: BTreeMap<SkipReason, u64>,
+    /// A few examples of skipped directories (mount points, pseudo filesystems).
+    pub skipped_paths: Vec<String>,
+    /// Gaps by reason.
+    pub gap_counts: BTreeMap<GapReason, u64>,
+    /// The first gaps, sorted; `gap_counts` has the totals.
+    pub gaps: Vec<Gap>,
+    /// Values that looked like keys but were not reported.
+    pub ignored: Ignored,
+    /// Wall-clock time of the scan in milliseconds.
+    pub elapsed_ms: u64,
+    /// False when the scan stopped early (time limit) or could not start somewhere asked for.
+    pub complete: bool,
+}
+
+impl Coverage {
+    pub fn skip(&mut self, reason: SkipReason, path: Option<String>) {
+        *self.skipped.entry(reason).or_default() += 1;
+        if let Some(p) = path {
+            if self.skipped_paths.len() < MAX_LISTED_GAPS {
+                self.skipped_paths.push(p);
+            }
+        }
+    }
+
+    pub fn gap(&mut self, target: String, reason: GapReason, detail: impl fmt::Display) {
+        *self.gap_counts.entry(reason).or_default() += 1;
+        if self.gaps.len() < MAX_LISTED_GAPS {
+            self.gaps.push(Gap {
+                target,
+                reason,
+                detail: detail.to_string(),
+            });
+        }
+    }
+
+    pub fn gaps_total(&self) -> u64 {
+        self.gap_counts.values().sum()
+    }
+
+    /// Folds another thread's coverage into this one.
+    pub fn merge(&mut self, other: Coverage) {
+        self.files_scanned += other.files_scanned;
+        self.bytes_scanned += other.bytes_scanned;
+        for (k, v) in other.skipped {
+            *self.skipped.entry(k).or_default() += v;
+        }
+        for p in other.skipped_paths {
+            if self.skipped_paths.len() < MAX_LISTED_GAPS {
+                self.skipped_paths.push(p);
+            }
+        }
+        for (k, v) in other.gap_counts {
+            *self.gap_counts.entry(k).or_default() += v;
+        }
+        for g in other.gaps {
+            if self.gaps.len() < MAX_LISTED_GAPS {
+                self.gaps.push(g);
+            }
+        }
+        self.ignored.add(other.ignored);
+    }
+
+    /// Sorts the listed paths so that reports do not depend on thread timing.
+    pub fn finish(&mut self) {
+        self.gaps.sort();
+        self.skipped_paths.sort();
+        self.skipped_paths.dedup();
+    }
+}

@@ -1,0 +1,43 @@
+use std::io::IsTerminal;
+
+use clap::Parser;
+use rolecall::cli::Cli;
+use rolecall::exit::Outcome;
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    match rolecall::run(cli) {
+        Ok(outcome) => outcome.into(),
+        Err(err) => {
+            let broken_pipe = err.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            });
+            if broken_pipe {
+                return Outcome::Clean.into();
+            }
+            eprintln!("rolecall: {err:#}");
+            Outcome::Error.into()
+        }
+    }
+}
+
+/// Logs go to stderr: warnings by default, more with -v, RUST_LOG overrides.
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("rolecall={level}")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .init();
+}

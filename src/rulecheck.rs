@@ -1,0 +1,69 @@
+//! Runs each rule's `examples` and `negative_examples` through the whole
+//! pipeline (matcher, placeholder filters, pairing), as a user's file would be.
+
+use crate::finding::{self, Finding, Location, Pairing};
+use crate::matcher::Matcher;
+use crate::rules::RuleSet;
+use crate::scan::{ChunkScanner, DEFAULT_CHUNK_SIZE};
+use crate::sources::walk::PAIR_LINES;
+
+/// One example that did not behave.
+#[derive(Debug)]
+pub struct Failure {
+    pub rule: String,
+    pub example: String,
+    /// True for an example that gave nothing, false for a negative example that gave a finding.
+    pub expected_finding: bool,
+}
+
+/// The findings the pipeline reports for `text`, scanned as one file.
+pub fn findings_in(rules: &RuleSet, matcher: &Matcher, text: &[u8]) -> Vec<Finding> {
+    let mut scanner = ChunkScanner::new(matcher, DEFAULT_CHUNK_SIZE);
+    let mut matches = Vec::new();
+    scanner.scan(text, b'\n', &mut matches);
+    let locate = |m: &crate::scan::LocatedMatch| Location::File {
+        path: "example".into(),
+        line: m.line,
+        column: m.column,
+    };
+    finding::assemble(&matches, rules, Pairing::Lines(PAIR_LINES), locate).0
+}
+
+/// Every rule example that gives no finding made (partly) by its rule, and
+/// every negative example that gives one.
+pub fn check(rules: &RuleSet, matcher: &Matcher) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    for rule in &rules.rules {
+        for (list, expected_finding) in [
+            (&rule.spec.examples, true),
+            (&rule.spec.negative_examples, false),
+        ] {
+            for example in list {
+                let found = findings_in(rules, matcher, example.as_bytes())
+                    .iter()
+                    .any(|f| f.rules.contains(&rule.spec.id));
+                if found != expected_finding {
+                    failures.push(Failure {
+                        rule: rule.spec.id.clone(),
+                        example: example.clone(),
+                        expected_finding,
+                    });
+                }
+            }
+        }
+    }
+    failures
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_rule_examples_behave() {
+        let rules = RuleSet::embedded().unwrap();
+        let matcher = Matcher::new(&rules).unwrap();
+        let failures = check(&rules, &matcher);
+        assert!(failures.is_empty(), "{failures:#?}");
+    }
+}

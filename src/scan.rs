@@ -1,0 +1,267 @@
+//! Streams one input through the matcher in fixed-size chunks that overlap,
+//! so memory stays bounded and a match across a chunk boundary is found once,
+//! with its line and column.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::path::Path;
+
+use crate::finding::Secret;
+use crate::matcher::{Matcher, RawMatch, Scratch};
+use crate::rules::Capture;
+
+/// Default bytes read per chunk.
+pub const DEFAULT_CHUNK_SIZE: usize = 256 * 1024;
+
+/// Matches kept per input; past this, matches are counted, not kept.
+pub const MAX_MATCHES_PER_INPUT: usize = 10_000;
+
+/// A match placed in its input.
+#[derive(Debug)]
+pub struct LocatedMatch {
+    pub rule: usize,
+    pub capture: Capture,
+    /// The captured bytes; treated as secret until classified.
+    pub value: Secret,
+    /// Byte offset of the capture in the input.
+    pub offset: u64,
+    /// 1-based line (or record, for NUL-separated input).
+    pub line: u64,
+    /// 1-based column in bytes; a leading UTF-8 BOM is not counted.
+    pub column: u64,
+}
+
+/// What reading one input came to.
+#[derive(Debug, Default)]
+pub struct InputStats {
+    pub bytes: u64,
+    /// Matches found beyond [`MAX_MATCHES_PER_INPUT`] and not kept.
+    pub dropped_matches: u64,
+    /// A read error that ended the input early; what was read before it was scanned.
+    pub error: Option<io::Error>,
+}
+
+/// Tracks the line and line start of one position as it moves forward.
+struct LineCursor {
+    separator: u8,
+    pos: u64,
+    line: u64,
+    line_start: u64,
+}
+
+impl LineCursor {
+    /// Moves to absolute offset `to`, counting separators in `buf`, which
+    /// starts at absolute offset `base`.
+    fn advance(&mut self, buf: &[u8], base: u64, to: u64) {
+        if to <= self.pos {
+            return;
+        }
+        let span = &buf[(self.pos - base) as usize..(to - base) as usize];
+        let n = memchr::memchr_iter(self.separator, span).count() as u64;
+        if n > 0 {
+            self.line += n;
+            let last = memchr::memrchr(self.separator, span).unwrap() as u64;
+            self.line_start = self.pos + last + 1;
+        }
+        self.pos = to;
+    }
+}
+
+/// One thread's reader: a buffer of `chunk + 2 × overlap` bytes and the
+/// matcher's scratch space, reused for every input it scans.
+pub struct ChunkScanner<'m> {
+    matcher: &'m Matcher,
+    scratch: Scratch,
+    buf: Vec<u8>,
+    raw: Vec<RawMatch>,
+}
+
+impl<'m> ChunkScanner<'m> {
+    pub fn new(matcher: &'m Matcher, chunk: usize) -> ChunkScanner<'m> {
+        let chunk = chunk.max(1);
+        ChunkScanner {
+            matcher,
+            scratch: matcher.scratch(),
+            buf: vec![0; chunk + 2 * matcher.overlap()],
+            raw: Vec::new(),
+        }
+    }
+
+    /// Bytes of buffer this scanner holds, whatever the input size.
+    pub fn buffer_len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Scans `reader` to its end, appending matches to `out` in offset order.
+    /// `separator` ends a line: `\n` for files, NUL for environments.
+    ///
+    /// Each round reads up to `chunk` new bytes after the `2 × overlap`
+    /// kept from the last round, and reports only matches that start in
+    /// `[lo, hi)`: `lo` is where the last round stopped and `hi` is
+    /// `overlap` bytes short of the buffer's end (unless at end of input),
+    /// so every reported match has its context on both sides in the buffer
+    /// and none is reported twice.
+    pub fn scan(
+        &mut self,
+        mut reader: impl Read,
+        separator: u8,
+        out: &mut Vec<LocatedMatch>,
+    ) -> InputStats {
+        let overlap = self.matcher.overlap();
+        let mut stats = InputStats::default();
+        let mut len = 0usize;
+        let mut base = 0u64;
+        let mut lo = 0u64;
+        let mut lines = LineCursor {
+            separator,
+            pos: 0,
+            line: 1,
+            line_start: 0,
+        };
+        let mut first = true;
+        let mut kept = 0usize;
+        loop {
+            let mut eof = false;
+            while len < self.buf.len() {
+                match reader.read(&mut self.buf[len..]) {
+                    Ok(0) => {
+                        eof = true;
+                        break;
+                    }
+                    Ok(n) => len += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        stats.error = Some(e);
+                        eof = true;
+                        break;
+                    }
+                }
+            }
+            if first && self.buf[..len].starts_with(b"\xEF\xBB\xBF") {
+                lines.line_start = 3;
+            }
+            first = false;
+            let hi = if eof {
+                base + len as u64
+            } else {
+                base + (len - overlap) as u64
+            };
+            self.raw.clear();
+            self.matcher
+                .find(&self.buf[..len], &mut self.scratch, &mut self.raw);
+            self.raw.sort_unstable_by_key(|m| (m.start, m.rule));
+            for m in &self.raw {
+                let at = base + m.start as u64;
+                if at < lo || at >= hi {
+                    continue;
+                }
+                if kept >= MAX_MATCHES_PER_INPUT {
+                    stats.dropped_matches += 1;
+                    continue;
+                }
+                lines.advance(&self.buf[..len], base, at);
+                out.push(LocatedMatch {
+                    rule: m.rule,
+                    capture: m.capture,
+                    value: Secret::new(&self.buf[m.start..m.end]),
+                    offset: at,
+                    line: lines.line,
+                    column: (at - lines.line_start.min(at)) + 1,
+                });
+                kept += 1;
+            }
+            lines.advance(&self.buf[..len], base, hi);
+            if eof {
+                stats.bytes = base + len as u64;
+                // Leave no copy of the input behind in the buffer.
+                self.buf[..len].fill(0);
+                return stats;
+            }
+            let keep_from = len - 2 * overlap;
+            self.buf.copy_within(keep_from..len, 0);
+            len -= keep_from;
+            base += keep_from as u64;
+            lo = hi;
+        }
+    }
+}
+
+/// Why a path was not opened for reading.
+#[derive(Debug)]
+pub enum OpenError {
+    /// Not a regular file when opened (a FIFO, socket or device swapped in).
+    NotRegular,
+    Io(io::Error),
+}
+
+/// Opens a regular file for reading without side effects: no following a
+/// final symlink, no blocking on a FIFO, no controlling terminal, and no
+/// access-time update where the kernel allows it. Returns the file and its
+/// size at open.
+pub fn open_regular(path: &Path) -> Result<(File, u64), OpenError> {
+    let base = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+    let open = |flags: i32| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(flags)
+            .open(path)
+    };
+    // O_NOATIME is refused (EPERM) on files we do not own unless we hold CAP_FOWNER.
+    let file = match open(base | libc::O_NOATIME) {
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => open(base),
+        other => other,
+    }
+    .map_err(OpenError::Io)?;
+    let meta = file.metadata().map_err(OpenError::Io)?;
+    let ft = meta.file_type();
+    if !ft.is_file()
+        || ft.is_fifo()
+        || ft.is_socket()
+        || ft.is_block_device()
+        || ft.is_char_device()
+    {
+        return Err(OpenError::NotRegular);
+    }
+    Ok((file, meta.size()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleSet;
+
+    const TEXT: &str = "line one\r\n\u{feff}x\nAKIA2OGYBAH6STMMNXNN\n  aws_secret_access_key = 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\n";
+
+    fn run(data: &[u8], chunk: usize) -> Vec<(u64, u64, u64, Capture)> {
+        let set = RuleSet::embedded().unwrap();
+        let m = Matcher::new(&set).unwrap();
+        let mut s = ChunkScanner::new(&m, chunk);
+        let mut out = Vec::new();
+        let stats = s.scan(data, b'\n', &mut out);
+        assert_eq!(stats.bytes, data.len() as u64);
+        out.iter()
+            .map(|m| (m.offset, m.line, m.column, m.capture))
+            .collect()
+    }
+
+    #[test]
+    fn every_chunk_size_gives_the_same_matches() {
+        let mut data = vec![b'.'; 5000];
+        data.extend_from_slice(TEXT.as_bytes());
+        data.extend(std::iter::repeat_n(b'\n', 3000));
+        data.extend_from_slice(TEXT.as_bytes());
+        let whole = run(&data, data.len() + 1);
+        assert_eq!(whole.len(), 4);
+        assert_eq!(whole[0].1, 3);
+        for chunk in [1, 2, 7, 64, 100, 4095, 4096, 4097, 5003, 5020, 9000] {
+            assert_eq!(run(&data, chunk), whole, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn bom_is_not_a_column() {
+        let found = run(b"\xEF\xBB\xBFAKIA2OGYBAH6STMMNXNN", 1024);
+        assert_eq!(found, vec![(3, 1, 1, Capture::KeyId)]);
+    }
+}

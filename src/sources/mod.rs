@@ -1,0 +1,3 @@
+//! What to scan: the paths and files of the host, walked safely.
+
+pub mod walk;
