@@ -1,0 +1,5 @@
+//! Integration tests: each builds a tree, runs the binary, and checks what
+//! it printed, as a user would.
+
+mod core;
+mod util;

@@ -1,0 +1,159 @@
+//! The test harness: temporary trees, running the binary hermetically, and
+//! reading its JSON report.
+
+use std::ffi::OsStr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A temporary directory tree that any user may read (so that a scan run
+/// as `nobody` sees it), removed when dropped.
+pub struct Tree {
+    dir: tempfile::TempDir,
+}
+
+impl Tree {
+    pub fn new() -> Tree {
+        let dir = tempfile::Builder::new().prefix("rolecall-test-").tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        Tree { dir }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Writes a file, creating its parent directories.
+    pub fn write(&self, rel: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+}
+
+/// The binary under test, with nothing from the caller's environment that
+/// could change what it does, and IMDS disabled so that no test ever talks
+/// to 169.254.169.254.
+pub fn rolecall() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rolecall"));
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if k.starts_with("AWS_") || k.starts_with("ROLECALL") || k == "RUST_LOG" || k == "HTTP_PROXY" || k == "HTTPS_PROXY" {
+            cmd.env_remove(k.as_ref());
+        }
+    }
+    cmd.env("AWS_EC2_METADATA_DISABLED", "true");
+    cmd.env("NO_COLOR", "1");
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+/// The outcome of one run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+}
+
+/// Runs `cmd` and kills it if it takes longer than `limit`.
+pub fn run_with_limit(mut cmd: Command, limit: Duration) -> Run {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let start = Instant::now();
+    let mut child = cmd.spawn().expect("start rolecall");
+    // Read both pipes on threads so that a large report cannot fill a pipe and stall.
+    let mut so = child.stdout.take().unwrap();
+    let mut se = child.stderr.take().unwrap();
+    let t1 = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        std::io::Read::read_to_end(&mut so, &mut s).ok();
+        s
+    });
+    let t2 = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        std::io::Read::read_to_end(&mut se, &mut s).ok();
+        s
+    });
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > limit {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("rolecall did not finish within {limit:?}: {cmd:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let elapsed = start.elapsed();
+    let out = Output { status, stdout: t1.join().unwrap(), stderr: t2.join().unwrap() };
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed,
+    }
+}
+
+/// `rolecall scan --format json ARGS...`, bounded to a minute.
+pub fn scan_json<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = rolecall();
+    cmd.args(["scan", "--format", "json"]).args(args);
+    run_with_limit(cmd, Duration::from_secs(60))
+}
+
+/// A finding reduced to what tests compare: kind, key ID, has_secret, path
+/// relative to `root`, line.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Clone)]
+pub struct Seen {
+    pub kind: String,
+    pub key_id: Option<String>,
+    pub has_secret: bool,
+    pub path: String,
+    pub line: u64,
+}
+
+pub fn seen(report: &Value, root: &Path) -> Vec<Seen> {
+    let root = format!("{}/", root.display());
+    let mut v: Vec<Seen> = report["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .map(|f| Seen {
+            kind: f["kind"].as_str().unwrap().to_string(),
+            key_id: f["key_id"].as_str().map(str::to_string),
+            has_secret: f["has_secret"].as_bool().unwrap(),
+            path: f["location"]["path"].as_str().unwrap_or("").trim_start_matches(&root).to_string(),
+            line: f["location"]["line"].as_u64().unwrap_or(0),
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Shorthand for an expected finding.
+pub fn f(kind: &str, key_id: Option<&str>, has_secret: bool, path: &str, line: u64) -> Seen {
+    Seen { kind: kind.into(), key_id: key_id.map(str::to_string), has_secret, path: path.into(), line }
+}
+
+pub fn is_root() -> bool {
+    nix::unistd::getuid().is_root()
+}
