@@ -125,7 +125,9 @@ impl KeyId {
         for &b in &raw[..6] {
             z = (z << 8) | u64::from(b);
         }
-        Some(AccountId((z & 0x7fff_ffff_ff80) >> 7))
+        let account = (z & 0x7fff_ffff_ff80) >> 7;
+        // Forty bits can hold 13 digits; only synthetic key IDs use them.
+        (account < 1_000_000_000_000).then_some(AccountId(account))
     }
 
     /// The AWS documentation's example keys all end in `EXAMPLE`.
@@ -536,6 +538,8 @@ mod tests {
             Some("123456789012")
         );
         assert_eq!(acct("AKIAIOSFODNN7EXAMPLE"), None);
+        // Synthetic (Kingfisher's rule example): decodes to 13 digits, which is no account.
+        assert_eq!(acct("ASIAOZW6VBVAZFJHJLQA"), None);
     }
 
     #[test]

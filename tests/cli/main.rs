@@ -2,4 +2,5 @@
 //! it printed, as a user would.
 
 mod core;
+mod peer_cases;
 mod util;
