@@ -17,10 +17,7 @@ fn main() {
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
         let name = f.file_name().unwrap().to_string_lossy();
-        out.push_str(&format!(
-            "    ({name:?}, include_str!({:?})),\n",
-            f.display().to_string()
-        ));
+        out.push_str(&format!("    ({name:?}, include_str!({:?})),\n", f.display().to_string()));
     }
     out.push_str("]\n");
     let dest = PathBuf::from(env::var("OUT_DIR").unwrap()).join("embedded_rules.rs");

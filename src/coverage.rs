@@ -115,21 +115,17 @@ pub struct Coverage {
 impl Coverage {
     pub fn skip(&mut self, reason: SkipReason, path: Option<String>) {
         *self.skipped.entry(reason).or_default() += 1;
-        if let Some(p) = path {
-            if self.skipped_paths.len() < MAX_LISTED_GAPS {
-                self.skipped_paths.push(p);
-            }
+        if let Some(p) = path
+            && self.skipped_paths.len() < MAX_LISTED_GAPS
+        {
+            self.skipped_paths.push(p);
         }
     }
 
     pub fn gap(&mut self, target: String, reason: GapReason, detail: impl fmt::Display) {
         *self.gap_counts.entry(reason).or_default() += 1;
         if self.gaps.len() < MAX_LISTED_GAPS {
-            self.gaps.push(Gap {
-                target,
-                reason,
-                detail: detail.to_string(),
-            });
+            self.gaps.push(Gap { target, reason, detail: detail.to_string() });
         }
     }
 

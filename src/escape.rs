@@ -51,10 +51,7 @@ mod tests {
 
     #[test]
     fn terminal_controls_are_escaped() {
-        assert_eq!(
-            terminal("a\x1b[31mb\n\u{202E}c"),
-            "a\\u{1b}[31mb\\u{a}\\u{202e}c"
-        );
+        assert_eq!(terminal("a\x1b[31mb\n\u{202E}c"), "a\\u{1b}[31mb\\u{a}\\u{202e}c");
         assert_eq!(terminal("plain/ünïcode path"), "plain/ünïcode path");
     }
 }

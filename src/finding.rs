@@ -22,10 +22,7 @@ pub struct Secret {
 
 impl Secret {
     pub fn new(bytes: &[u8]) -> Secret {
-        Secret {
-            bytes: bytes.into(),
-            fingerprint: short_hash(&[b"rolecall/secret/1", bytes]),
-        }
+        Secret { bytes: bytes.into(), fingerprint: short_hash(&[b"rolecall/secret/1", bytes]) }
     }
 
     /// A short, one-way hash: equal secrets have equal fingerprints.
@@ -65,10 +62,7 @@ pub fn short_hash(parts: &[&[u8]]) -> String {
         h.update(p);
         h.update([0]);
     }
-    h.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// An access key ID: a credential prefix and 16 base32 characters.
@@ -90,9 +84,7 @@ impl KeyId {
     pub fn parse(s: &[u8]) -> Option<KeyId> {
         let ok = s.len() == 20
             && (s.starts_with(b"AKIA") || s.starts_with(b"ASIA"))
-            && s[4..]
-                .iter()
-                .all(|&b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b));
+            && s[4..].iter().all(|&b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b));
         ok.then(|| KeyId(String::from_utf8_lossy(s).into_owned()))
     }
 
@@ -101,11 +93,7 @@ impl KeyId {
     }
 
     pub fn kind(&self) -> KeyIdKind {
-        if self.0.starts_with("AKIA") {
-            KeyIdKind::LongTerm
-        } else {
-            KeyIdKind::Temporary
-        }
+        if self.0.starts_with("AKIA") { KeyIdKind::LongTerm } else { KeyIdKind::Temporary }
     }
 
     /// The AWS account that owns the key, decoded offline from the key ID.
@@ -115,9 +103,7 @@ impl KeyId {
     /// bytes big-endian, mask `0x7fff_ffff_ff80` and shift right by 7. The
     /// encoding is reverse-engineered, not an AWS contract: report it as inferred.
     pub fn account(&self) -> Option<AccountId> {
-        let raw = data_encoding::BASE32_NOPAD
-            .decode(&self.0.as_bytes()[4..])
-            .ok()?;
+        let raw = data_encoding::BASE32_NOPAD.decode(&self.0.as_bytes()[4..]).ok()?;
         if raw[0] & 0x80 == 0 {
             return None;
         }
@@ -168,25 +154,17 @@ impl Serialize for AccountId {
 
 fn distinct(bytes: &[u8]) -> usize {
     let mut seen = [false; 256];
-    bytes
-        .iter()
-        .filter(|&&b| !std::mem::replace(&mut seen[b as usize], true))
-        .count()
+    bytes.iter().filter(|&&b| !std::mem::replace(&mut seen[b as usize], true)).count()
 }
 
 fn ascending_steps(bytes: &[u8]) -> usize {
-    bytes
-        .windows(2)
-        .filter(|w| w[1] == w[0].wrapping_add(1))
-        .count()
+    bytes.windows(2).filter(|w| w[1] == w[0].wrapping_add(1)).count()
 }
 
 /// A secret access key is 40 random characters of `[A-Za-z0-9/+]`: one
 /// without both upper and lower case (a SHA-1 in hex, a filler) is not one.
 fn is_plausible_secret(s: &[u8]) -> bool {
-    s.iter().any(u8::is_ascii_uppercase)
-        && s.iter().any(u8::is_ascii_lowercase)
-        && distinct(s) >= 10
+    s.iter().any(u8::is_ascii_uppercase) && s.iter().any(u8::is_ascii_lowercase) && distinct(s) >= 10
 }
 
 /// The AWS documentation's example secrets end in `EXAMPLEKEY`.
@@ -220,11 +198,7 @@ impl fmt::Display for Kind {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Location {
     /// A file; line and column are 1-based, the column counted in bytes.
-    File {
-        path: PathBuf,
-        line: u64,
-        column: u64,
-    },
+    File { path: PathBuf, line: u64, column: u64 },
 }
 
 impl Location {
@@ -338,11 +312,7 @@ pub fn assemble(
     // Nearest first; on a tie, prefer what follows the key ID (the usual order).
     let cost = |id: &LocatedMatch, other: &LocatedMatch| {
         let lines = id.line.abs_diff(other.line);
-        (lines <= max_lines).then_some((
-            lines,
-            other.offset < id.offset,
-            id.offset.abs_diff(other.offset),
-        ))
+        (lines <= max_lines).then_some((lines, other.offset < id.offset, id.offset.abs_diff(other.offset)))
     };
     let secret_of = greedy_pairs(&ids, &mut secrets, |_, id, s| cost(id, s));
     // Session tokens belong to temporary keys only.
@@ -353,24 +323,13 @@ pub fn assemble(
     ignored.unpaired_tokens += tokens.iter().filter(|t| !t.taken).count() as u64;
 
     let mut findings: Vec<Finding> = Vec::new();
-    let mut index: HashMap<(Kind, Option<KeyId>, Option<String>, Option<String>, Vec<u8>), usize> =
-        HashMap::new();
-    let mut add = |f: Finding| {
-        let key = (
-            f.kind,
-            f.key_id.clone(),
-            f.secret.as_ref().map(|s| s.fingerprint().to_string()),
-            f.session_token
-                .as_ref()
-                .map(|s| s.fingerprint().to_string()),
-            f.location.identity(),
-        );
-        match index.get(&key) {
-            Some(&i) => findings[i].occurrences += 1,
-            None => {
-                index.insert(key, findings.len());
-                findings.push(f);
-            }
+    // The fingerprint names kind, key ID, secret and place: repeats share it.
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut add = |f: Finding| match index.get(&f.fingerprint) {
+        Some(&i) => findings[i].occurrences += 1,
+        None => {
+            index.insert(f.fingerprint.clone(), findings.len());
+            findings.push(f);
         }
     };
     for (i, (id, part)) in ids.iter().enumerate() {
@@ -386,27 +345,13 @@ pub fn assemble(
             severity = lower(severity);
         }
         let mut ids_of_rules = vec![rule.spec.id.clone()];
-        for m in [
-            secret_of[i].map(|s| secrets[s].m),
-            token_of[i].map(|t| tokens[t].m),
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for m in [secret_of[i].map(|s| secrets[s].m), token_of[i].map(|t| tokens[t].m)].into_iter().flatten() {
             let id = &rules.rules[m.rule].spec.id;
             if !ids_of_rules.contains(id) {
                 ids_of_rules.push(id.clone());
             }
         }
-        add(make_finding(
-            ids_of_rules,
-            kind,
-            severity,
-            Some(id.clone()),
-            secret,
-            token,
-            locate(part.m),
-        ));
+        add(make_finding(ids_of_rules, kind, severity, Some(id.clone()), secret, token, locate(part.m)));
     }
     for s in secrets.iter().filter(|s| !s.taken) {
         let rule = &rules.rules[s.m.rule];
@@ -479,11 +424,7 @@ fn greedy_pairs<C: Ord>(
         // Partners are in offset order, as the scanner produced them.
         let at = partners.partition_point(|p| p.m.offset < id.m.offset);
         let before = partners[..at].iter().enumerate().rev().take(NEAREST);
-        let after = partners[at..]
-            .iter()
-            .enumerate()
-            .take(NEAREST)
-            .map(|(j, p)| (at + j, p));
+        let after = partners[at..].iter().enumerate().take(NEAREST).map(|(j, p)| (at + j, p));
         for (j, p) in before.chain(after) {
             if let Some(c) = cost(key, id.m, p.m) {
                 candidates.push((c, i, j));
@@ -507,36 +448,13 @@ mod tests {
 
     #[test]
     fn account_decodes_new_generation_keys_only() {
-        let acct = |k: &str| {
-            KeyId::parse(k.as_bytes())
-                .unwrap()
-                .account()
-                .map(|a| a.to_string())
-        };
-        assert_eq!(
-            acct("AKIASP2TPHJSQH3FJRUX").as_deref(),
-            Some("171436882533")
-        );
-        assert_eq!(
-            acct("AKIAYVP4CIPPERUVIFXG").as_deref(),
-            Some("595918472158")
-        );
-        assert_eq!(
-            acct("AKIA6ODU5DHT7VPXGCE4").as_deref(),
-            Some("992382622183")
-        );
-        assert_eq!(
-            acct("ASIAY34FZKBOKMUTVV7A").as_deref(),
-            Some("609629065308")
-        );
-        assert_eq!(
-            acct("ASIAQNZGKIQY56JQ7WML").as_deref(),
-            Some("029608264753")
-        );
-        assert_eq!(
-            acct("ASIARZPUZDIKEWHJY2HX").as_deref(),
-            Some("123456789012")
-        );
+        let acct = |k: &str| KeyId::parse(k.as_bytes()).unwrap().account().map(|a| a.to_string());
+        assert_eq!(acct("AKIASP2TPHJSQH3FJRUX").as_deref(), Some("171436882533"));
+        assert_eq!(acct("AKIAYVP4CIPPERUVIFXG").as_deref(), Some("595918472158"));
+        assert_eq!(acct("AKIA6ODU5DHT7VPXGCE4").as_deref(), Some("992382622183"));
+        assert_eq!(acct("ASIAY34FZKBOKMUTVV7A").as_deref(), Some("609629065308"));
+        assert_eq!(acct("ASIAQNZGKIQY56JQ7WML").as_deref(), Some("029608264753"));
+        assert_eq!(acct("ASIARZPUZDIKEWHJY2HX").as_deref(), Some("123456789012"));
         assert_eq!(acct("AKIAIOSFODNN7EXAMPLE"), None);
         // Synthetic (Kingfisher's rule example): decodes to 13 digits, which is no account.
         assert_eq!(acct("ASIAOZW6VBVAZFJHJLQA"), None);
@@ -559,23 +477,14 @@ mod tests {
         assert!(ph("AKIAABCDEFGHIJKLMNOP"));
         assert!(!ph("AKIA2OGYBAH6STMMNXNN"));
         assert!(!ph("AKIALALEMEL33243OLIB"));
-        assert!(!is_plausible_secret(
-            b"ded7db27a4558eea9bbf0bf36e0e8521618f366c"
-        ));
-        assert!(is_plausible_secret(
-            b"5dkLVuqpZhD6V3Zym1hivdSHOzh6FGPjwplXD+5f"
-        ));
+        assert!(!is_plausible_secret(b"ded7db27a4558eea9bbf0bf36e0e8521618f366c"));
+        assert!(is_plausible_secret(b"5dkLVuqpZhD6V3Zym1hivdSHOzh6FGPjwplXD+5f"));
     }
 
     #[test]
     fn secret_never_formats_its_bytes() {
         let s = Secret::new(b"5dkLVuqpZhD6V3Zym1hivdSHOzh6FGPjwplXD+5f");
-        for text in [
-            format!("{s}"),
-            format!("{s:?}"),
-            format!("{:?}", Some(&s)),
-            format!("{s:#?}"),
-        ] {
+        for text in [format!("{s}"), format!("{s:?}"), format!("{:?}", Some(&s)), format!("{s:#?}")] {
             assert!(!text.contains("5dkLVuqp"), "{text}");
             assert!(text.contains(s.fingerprint()), "{text}");
         }

@@ -45,35 +45,17 @@ pub fn run(cli: Cli) -> Result<Outcome> {
 fn scan(args: &ScanArgs) -> Result<Outcome> {
     let settings = Settings::from_args(args)?;
     let matcher = Matcher::new(&settings.rules)?;
-    tracing::info!(
-        rules = settings.rules.rules.len(),
-        threads = settings.walk.threads,
-        "scan starting"
-    );
-    let walked =
-        sources::walk::scan_paths(&settings.roots, &settings.walk, &settings.rules, &matcher);
+    tracing::info!(rules = settings.rules.rules.len(), threads = settings.walk.threads, "scan starting");
+    let walked = sources::walk::scan_paths(&settings.roots, &settings.walk, &settings.rules, &matcher);
     let mut coverage = walked.coverage;
     coverage.elapsed_ms = settings.started.elapsed().as_millis() as u64;
-    let not_found = coverage
-        .gap_counts
-        .contains_key(&coverage::GapReason::NotFound);
+    let not_found = coverage.gap_counts.contains_key(&coverage::GapReason::NotFound);
     coverage.complete = !walked.timed_out && !not_found;
-    let mut report = Report {
-        hostname: hostname(),
-        findings: walked.findings,
-        coverage,
-    };
+    let mut report = Report { hostname: hostname(), findings: walked.findings, coverage };
     report.sort();
     let mut out = io::stdout().lock();
-    report::write(
-        &report,
-        settings.format,
-        &Style {
-            color: settings.color,
-        },
-        &mut out,
-    )
-    .context("writing the report")?;
+    report::write(&report, settings.format, &Style { color: settings.color }, &mut out)
+        .context("writing the report")?;
     out.flush().context("writing the report")?;
     Ok(if not_found {
         // A path the user named could not be scanned: a gate must not pass on it.
@@ -88,11 +70,7 @@ fn scan(args: &ScanArgs) -> Result<Outcome> {
 fn list_rules(rules: &rules::RuleSet) -> Result<Outcome> {
     let mut out = io::stdout().lock();
     for r in &rules.rules {
-        writeln!(
-            out,
-            "{:<36} {:<8} {}",
-            r.spec.id, r.spec.severity, r.spec.name
-        )?;
+        writeln!(out, "{:<36} {:<8} {}", r.spec.id, r.spec.severity, r.spec.name)?;
     }
     Ok(Outcome::Clean)
 }
@@ -102,33 +80,14 @@ fn check_rules(rules: &rules::RuleSet) -> Result<Outcome> {
     let failures = rulecheck::check(rules, &matcher);
     let mut out = io::stdout().lock();
     for f in &failures {
-        let what = if f.expected_finding {
-            "example gave no finding"
-        } else {
-            "negative example gave a finding"
-        };
+        let what = if f.expected_finding { "example gave no finding" } else { "negative example gave a finding" };
         writeln!(out, "{}: {what}: {}", f.rule, escape::terminal(&f.example))?;
     }
-    let examples: usize = rules
-        .rules
-        .iter()
-        .map(|r| r.spec.examples.len() + r.spec.negative_examples.len())
-        .sum();
-    writeln!(
-        out,
-        "{} rules, {examples} examples, {} failures",
-        rules.rules.len(),
-        failures.len()
-    )?;
-    Ok(if failures.is_empty() {
-        Outcome::Clean
-    } else {
-        Outcome::Findings
-    })
+    let examples: usize = rules.rules.iter().map(|r| r.spec.examples.len() + r.spec.negative_examples.len()).sum();
+    writeln!(out, "{} rules, {examples} examples, {} failures", rules.rules.len(), failures.len())?;
+    Ok(if failures.is_empty() { Outcome::Clean } else { Outcome::Findings })
 }
 
 fn hostname() -> String {
-    nix::unistd::gethostname()
-        .map(|h| h.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
 }

@@ -11,8 +11,7 @@ fn main() -> std::process::ExitCode {
         Ok(outcome) => outcome.into(),
         Err(err) => {
             let broken_pipe = err.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+                c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
             });
             if broken_pipe {
                 return Outcome::Clean.into();

@@ -62,12 +62,7 @@ impl Matcher {
                 }
             }
             let regex = rules::compile(&rule.spec.regex)?;
-            rules.push(CompiledRule {
-                regex,
-                group: rule.group,
-                capture: rule.capture,
-                reach: rule.max_len + 1,
-            });
+            rules.push(CompiledRule { regex, group: rule.group, capture: rule.capture, reach: rule.max_len + 1 });
         }
         let keywords = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
@@ -76,12 +71,7 @@ impl Matcher {
             .context("building the keyword automaton")?;
         // Two bytes beyond the longest match: one of context on each side.
         let overlap = set.max_match_len() + 2;
-        Ok(Matcher {
-            rules,
-            keywords,
-            keyword_rules,
-            overlap,
-        })
+        Ok(Matcher { rules, keywords, keyword_rules, overlap })
     }
 
     /// Bytes that consecutive chunks of one input must share so that no
@@ -94,11 +84,7 @@ impl Matcher {
         Scratch {
             windows: vec![Vec::new(); self.rules.len()],
             caches: self.rules.iter().map(|r| r.regex.create_cache()).collect(),
-            captures: self
-                .rules
-                .iter()
-                .map(|r| r.regex.create_captures())
-                .collect(),
+            captures: self.rules.iter().map(|r| r.regex.create_captures()).collect(),
         }
     }
 
@@ -135,12 +121,7 @@ impl Matcher {
                     // trailing boundary byte may be the next match's leading one.
                     let mut next = m.start() + 1;
                     if let Some(span) = caps.get_group(rule.group) {
-                        out.push(RawMatch {
-                            rule: r,
-                            capture: rule.capture,
-                            start: span.start,
-                            end: span.end,
-                        });
+                        out.push(RawMatch { rule: r, capture: rule.capture, start: span.start, end: span.end });
                         next = next.max(span.end);
                     }
                     if next >= end {
@@ -163,9 +144,7 @@ mod tests {
         let mut scratch = m.scratch();
         let mut out = Vec::new();
         m.find(text.as_bytes(), &mut scratch, &mut out);
-        out.iter()
-            .map(|x| (text[x.start..x.end].to_string(), x.capture))
-            .collect()
+        out.iter().map(|x| (text[x.start..x.end].to_string(), x.capture)).collect()
     }
 
     #[test]
@@ -174,10 +153,7 @@ mod tests {
             "[default]\naws_access_key_id = AKIA2OGYBAH6STMMNXNN\naws_secret_access_key = 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\n",
         );
         assert!(found.contains(&("AKIA2OGYBAH6STMMNXNN".into(), Capture::KeyId)));
-        assert!(found.contains(&(
-            "5dkLVuqpZhD6V3Zym1hivdSHOzh6FGPjwplXD+5f".into(),
-            Capture::Secret
-        )));
+        assert!(found.contains(&("5dkLVuqpZhD6V3Zym1hivdSHOzh6FGPjwplXD+5f".into(), Capture::Secret)));
         assert_eq!(found.len(), 2);
     }
 
@@ -202,14 +178,8 @@ mod tests {
 
     #[test]
     fn keywords_are_case_insensitive_but_regexes_decide() {
-        assert_eq!(
-            matches("AWS_SECRET_ACCESS_KEY=0qk+o7XctJMmG6ydO8537c9+TofLJU1K0PiVBXSg").len(),
-            1
-        );
-        assert_eq!(
-            matches("SecretAccessKey: 0qk+o7XctJMmG6ydO8537c9+TofLJU1K0PiVBXSg").len(),
-            1
-        );
+        assert_eq!(matches("AWS_SECRET_ACCESS_KEY=0qk+o7XctJMmG6ydO8537c9+TofLJU1K0PiVBXSg").len(), 1);
+        assert_eq!(matches("SecretAccessKey: 0qk+o7XctJMmG6ydO8537c9+TofLJU1K0PiVBXSg").len(), 1);
         assert!(matches("akia2ogybah6stmmnxnn").is_empty());
     }
 

@@ -21,11 +21,8 @@ pub fn findings_in(rules: &RuleSet, matcher: &Matcher, text: &[u8]) -> Vec<Findi
     let mut scanner = ChunkScanner::new(matcher, DEFAULT_CHUNK_SIZE);
     let mut matches = Vec::new();
     scanner.scan(text, b'\n', &mut matches);
-    let locate = |m: &crate::scan::LocatedMatch| Location::File {
-        path: "example".into(),
-        line: m.line,
-        column: m.column,
-    };
+    let locate =
+        |m: &crate::scan::LocatedMatch| Location::File { path: "example".into(), line: m.line, column: m.column };
     finding::assemble(&matches, rules, Pairing::Lines(PAIR_LINES), locate).0
 }
 
@@ -34,20 +31,12 @@ pub fn findings_in(rules: &RuleSet, matcher: &Matcher, text: &[u8]) -> Vec<Findi
 pub fn check(rules: &RuleSet, matcher: &Matcher) -> Vec<Failure> {
     let mut failures = Vec::new();
     for rule in &rules.rules {
-        for (list, expected_finding) in [
-            (&rule.spec.examples, true),
-            (&rule.spec.negative_examples, false),
-        ] {
+        for (list, expected_finding) in [(&rule.spec.examples, true), (&rule.spec.negative_examples, false)] {
             for example in list {
-                let found = findings_in(rules, matcher, example.as_bytes())
-                    .iter()
-                    .any(|f| f.rules.contains(&rule.spec.id));
+                let found =
+                    findings_in(rules, matcher, example.as_bytes()).iter().any(|f| f.rules.contains(&rule.spec.id));
                 if found != expected_finding {
-                    failures.push(Failure {
-                        rule: rule.spec.id.clone(),
-                        example: example.clone(),
-                        expected_finding,
-                    });
+                    failures.push(Failure { rule: rule.spec.id.clone(), example: example.clone(), expected_finding });
                 }
             }
         }

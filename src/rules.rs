@@ -30,17 +30,12 @@ pub enum Capture {
 }
 
 impl Capture {
-    const GROUPS: [(&'static str, Capture); 3] = [
-        ("key_id", Capture::KeyId),
-        ("secret", Capture::Secret),
-        ("token", Capture::SessionToken),
-    ];
+    const GROUPS: [(&'static str, Capture); 3] =
+        [("key_id", Capture::KeyId), ("secret", Capture::Secret), ("token", Capture::SessionToken)];
 }
 
 /// How serious a finding made by this rule is, before the verdict weighs it.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -110,9 +105,7 @@ pub struct RuleSet {
 impl RuleSet {
     /// The rules compiled into the binary.
     pub fn embedded() -> Result<RuleSet> {
-        let files = EMBEDDED
-            .iter()
-            .map(|(name, text)| (format!("embedded {name}"), text.to_string()));
+        let files = EMBEDDED.iter().map(|(name, text)| (format!("embedded {name}"), text.to_string()));
         RuleSet::from_files(files)
     }
 
@@ -129,13 +122,11 @@ impl RuleSet {
         }
         let mut files = Vec::new();
         for p in paths {
-            let meta = std::fs::metadata(&p)
-                .with_context(|| format!("reading rule file {}", p.display()))?;
+            let meta = std::fs::metadata(&p).with_context(|| format!("reading rule file {}", p.display()))?;
             if meta.len() > 1024 * 1024 {
                 bail!("rule file {} is larger than 1 MiB", p.display());
             }
-            let text = std::fs::read_to_string(&p)
-                .with_context(|| format!("reading rule file {}", p.display()))?;
+            let text = std::fs::read_to_string(&p).with_context(|| format!("reading rule file {}", p.display()))?;
             files.push((p.display().to_string(), text));
         }
         RuleSet::from_files(files.into_iter())
@@ -144,15 +135,10 @@ impl RuleSet {
     fn from_files(files: impl Iterator<Item = (String, String)>) -> Result<RuleSet> {
         let mut rules: Vec<Rule> = Vec::new();
         for (origin, text) in files {
-            let file: RuleFile =
-                toml::from_str(&text).with_context(|| format!("parsing rule file {origin}"))?;
+            let file: RuleFile = toml::from_str(&text).with_context(|| format!("parsing rule file {origin}"))?;
             for spec in file.rule {
                 if let Some(dup) = rules.iter().find(|r| r.spec.id == spec.id) {
-                    bail!(
-                        "rule {} in {origin} has the same id as a rule in {}",
-                        spec.id,
-                        dup.origin
-                    );
+                    bail!("rule {} in {origin} has the same id as a rule in {}", spec.id, dup.origin);
                 }
                 let rule = Rule::validate(spec, &origin)?;
                 rules.push(rule);
@@ -175,16 +161,12 @@ impl Rule {
         let id = &spec.id;
         let id_ok = !id.is_empty()
             && id.len() <= 64
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+            && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
         if !id_ok {
             bail!("rule id {id:?} in {origin}: use 1 to 64 characters of a-z, 0-9, '.', '_', '-'");
         }
         if spec.keywords.is_empty() {
-            bail!(
-                "rule {id} in {origin} has no keywords: the matcher needs a literal to search for"
-            );
+            bail!("rule {id} in {origin} has no keywords: the matcher needs a literal to search for");
         }
         if let Some(k) = spec.keywords.iter().find(|k| k.len() < 3 || k.len() > 64) {
             bail!("rule {id} in {origin}: keyword {k:?} must be 3 to 64 bytes long");
@@ -200,46 +182,29 @@ impl Rule {
             .map_err(|e| anyhow::anyhow!("rule {id} in {origin}: invalid regex: {e}"))?;
         let max_len = match hir.properties().maximum_len() {
             Some(n) if n <= MAX_MATCH_LEN => n,
-            Some(n) => bail!(
-                "rule {id} in {origin}: the regex can match {n} bytes; at most {MAX_MATCH_LEN} are allowed"
-            ),
+            Some(n) => {
+                bail!("rule {id} in {origin}: the regex can match {n} bytes; at most {MAX_MATCH_LEN} are allowed")
+            }
             None => bail!(
                 "rule {id} in {origin}: the regex has no upper bound on its length (use {{m,n}} instead of * or +)"
             ),
         };
         // Compile once here so that a regex too large for the engine is
         // reported with the rule's name rather than later in the matcher.
-        let regex =
-            compile(&spec.regex).map_err(|e| anyhow::anyhow!("rule {id} in {origin}: {e}"))?;
+        let regex = compile(&spec.regex).map_err(|e| anyhow::anyhow!("rule {id} in {origin}: {e}"))?;
         let mut found = None;
-        for (i, name) in regex
-            .group_info()
-            .pattern_names(regex_automata::PatternID::ZERO)
-            .enumerate()
-        {
+        for (i, name) in regex.group_info().pattern_names(regex_automata::PatternID::ZERO).enumerate() {
             let Some(name) = name else { continue };
             match Capture::GROUPS.iter().find(|(n, _)| *n == name) {
                 Some((_, cap)) if found.is_none() => found = Some((i, *cap)),
-                Some(_) => bail!(
-                    "rule {id} in {origin}: more than one capture group of key_id, secret, token"
-                ),
-                None => bail!(
-                    "rule {id} in {origin}: unknown capture group {name:?} (use key_id, secret or token)"
-                ),
+                Some(_) => bail!("rule {id} in {origin}: more than one capture group of key_id, secret, token"),
+                None => bail!("rule {id} in {origin}: unknown capture group {name:?} (use key_id, secret or token)"),
             }
         }
         let Some((group, capture)) = found else {
-            bail!(
-                "rule {id} in {origin}: the regex needs one named capture group: key_id, secret or token"
-            );
+            bail!("rule {id} in {origin}: the regex needs one named capture group: key_id, secret or token");
         };
-        Ok(Rule {
-            spec,
-            capture,
-            group,
-            max_len,
-            origin: origin.to_string(),
-        })
+        Ok(Rule { spec, capture, group, max_len, origin: origin.to_string() })
     }
 }
 
@@ -247,11 +212,7 @@ impl Rule {
 /// Unicode (so invalid UTF-8 is ordinary bytes), with a bounded compiled size.
 pub fn compile(pattern: &str) -> Result<Regex> {
     Regex::builder()
-        .syntax(
-            regex_automata::util::syntax::Config::new()
-                .unicode(false)
-                .utf8(false),
-        )
+        .syntax(regex_automata::util::syntax::Config::new().unicode(false).utf8(false))
         .configure(
             Regex::config()
                 .utf8_empty(false)
@@ -260,9 +221,7 @@ pub fn compile(pattern: &str) -> Result<Regex> {
         )
         .build(pattern)
         .map_err(|e| match e.size_limit() {
-            Some(_) => anyhow::anyhow!(
-                "the regex compiles to more than {MAX_COMPILED_SIZE} bytes; simplify it"
-            ),
+            Some(_) => anyhow::anyhow!("the regex compiles to more than {MAX_COMPILED_SIZE} bytes; simplify it"),
             None => anyhow::anyhow!("invalid regex: {e}"),
         })
 }
@@ -272,10 +231,7 @@ mod tests {
     use super::*;
 
     fn one(toml_text: &str) -> Result<RuleSet> {
-        RuleSet::from_files(std::iter::once((
-            "test.toml".to_string(),
-            toml_text.to_string(),
-        )))
+        RuleSet::from_files(std::iter::once(("test.toml".to_string(), toml_text.to_string())))
     }
 
     const GOOD: &str = r#"
@@ -310,30 +266,19 @@ regex = '(?P<key_id>AKIA[A-Z2-7]{16})'
 
     #[test]
     fn huge_regex_is_rejected() {
-        let err = one(&GOOD.replace("{16}", "{16}(?:[a-z]{1,9000})"))
-            .unwrap_err()
-            .to_string();
+        let err = one(&GOOD.replace("{16}", "{16}(?:[a-z]{1,9000})")).unwrap_err().to_string();
         assert!(err.contains("can match"), "{err}");
         // Short enough to pass the length bound, too big once compiled.
         let blowup = "(?:ab|cd|ef|gh|ij|kl|mn|op|qr|st|uv|wx|yz|ba|dc|fe|hg|ji|lk|nm|po|rq|ts|vu|xw|zy){1,4000}";
-        let err = one(&GOOD.replace("{16}", &format!("{{16}}{blowup}")))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("t.key") && err.contains("compiles to more than"),
-            "{err}"
-        );
+        let err = one(&GOOD.replace("{16}", &format!("{{16}}{blowup}"))).unwrap_err().to_string();
+        assert!(err.contains("t.key") && err.contains("compiles to more than"), "{err}");
     }
 
     #[test]
     fn missing_or_unknown_group_is_rejected() {
-        let err = one(&GOOD.replace("?P<key_id>", ""))
-            .unwrap_err()
-            .to_string();
+        let err = one(&GOOD.replace("?P<key_id>", "")).unwrap_err().to_string();
         assert!(err.contains("named capture group"), "{err}");
-        let err = one(&GOOD.replace("key_id", "password"))
-            .unwrap_err()
-            .to_string();
+        let err = one(&GOOD.replace("key_id", "password")).unwrap_err().to_string();
         assert!(err.contains("unknown capture group"), "{err}");
     }
 
@@ -343,12 +288,7 @@ regex = '(?P<key_id>AKIA[A-Z2-7]{16})'
         assert!(one(&GOOD.replace("t.key", "Bad Id")).is_err());
         assert!(one(&GOOD.replace("severity = \"high\"", "severity = \"dire\"")).is_err());
         assert!(one(&format!("{GOOD}\nunknown = 1\n")).is_err());
-        assert!(
-            one(&format!("{GOOD}{GOOD}"))
-                .unwrap_err()
-                .to_string()
-                .contains("same id")
-        );
+        assert!(one(&format!("{GOOD}{GOOD}")).unwrap_err().to_string().contains("same id"));
         assert!(one("this is not toml").is_err());
     }
 }

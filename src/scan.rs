@@ -102,23 +102,13 @@ impl<'m> ChunkScanner<'m> {
     /// `overlap` bytes short of the buffer's end (unless at end of input),
     /// so every reported match has its context on both sides in the buffer
     /// and none is reported twice.
-    pub fn scan(
-        &mut self,
-        mut reader: impl Read,
-        separator: u8,
-        out: &mut Vec<LocatedMatch>,
-    ) -> InputStats {
+    pub fn scan(&mut self, mut reader: impl Read, separator: u8, out: &mut Vec<LocatedMatch>) -> InputStats {
         let overlap = self.matcher.overlap();
         let mut stats = InputStats::default();
         let mut len = 0usize;
         let mut base = 0u64;
         let mut lo = 0u64;
-        let mut lines = LineCursor {
-            separator,
-            pos: 0,
-            line: 1,
-            line_start: 0,
-        };
+        let mut lines = LineCursor { separator, pos: 0, line: 1, line_start: 0 };
         let mut first = true;
         let mut kept = 0usize;
         loop {
@@ -142,14 +132,9 @@ impl<'m> ChunkScanner<'m> {
                 lines.line_start = 3;
             }
             first = false;
-            let hi = if eof {
-                base + len as u64
-            } else {
-                base + (len - overlap) as u64
-            };
+            let hi = if eof { base + len as u64 } else { base + (len - overlap) as u64 };
             self.raw.clear();
-            self.matcher
-                .find(&self.buf[..len], &mut self.scratch, &mut self.raw);
+            self.matcher.find(&self.buf[..len], &mut self.scratch, &mut self.raw);
             self.raw.sort_unstable_by_key(|m| (m.start, m.rule));
             for m in &self.raw {
                 let at = base + m.start as u64;
@@ -201,12 +186,7 @@ pub enum OpenError {
 /// size at open.
 pub fn open_regular(path: &Path) -> Result<(File, u64), OpenError> {
     let base = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
-    let open = |flags: i32| {
-        std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(flags)
-            .open(path)
-    };
+    let open = |flags: i32| std::fs::OpenOptions::new().read(true).custom_flags(flags).open(path);
     // O_NOATIME is refused (EPERM) on files we do not own unless we hold CAP_FOWNER.
     let file = match open(base | libc::O_NOATIME) {
         Err(e) if e.raw_os_error() == Some(libc::EPERM) => open(base),
@@ -215,12 +195,7 @@ pub fn open_regular(path: &Path) -> Result<(File, u64), OpenError> {
     .map_err(OpenError::Io)?;
     let meta = file.metadata().map_err(OpenError::Io)?;
     let ft = meta.file_type();
-    if !ft.is_file()
-        || ft.is_fifo()
-        || ft.is_socket()
-        || ft.is_block_device()
-        || ft.is_char_device()
-    {
+    if !ft.is_file() || ft.is_fifo() || ft.is_socket() || ft.is_block_device() || ft.is_char_device() {
         return Err(OpenError::NotRegular);
     }
     Ok((file, meta.size()))
@@ -240,9 +215,7 @@ mod tests {
         let mut out = Vec::new();
         let stats = s.scan(data, b'\n', &mut out);
         assert_eq!(stats.bytes, data.len() as u64);
-        out.iter()
-            .map(|m| (m.offset, m.line, m.column, m.capture))
-            .collect()
+        out.iter().map(|m| (m.offset, m.line, m.column, m.capture)).collect()
     }
 
     #[test]

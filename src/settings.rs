@@ -38,23 +38,16 @@ impl Settings {
         let started = Instant::now();
         let rules = load_rules(args.rules.as_deref())?;
         if args.paths.is_empty() {
-            bail!(
-                "name the files or directories to scan (for example: rolecall scan /etc /home /opt)"
-            );
+            bail!("name the files or directories to scan (for example: rolecall scan /etc /home /opt)");
         }
         let color = match args.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                std::io::stdout().is_terminal()
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
-        let exclude = args
-            .exclude
-            .iter()
-            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
-            .collect();
+        let exclude = args.exclude.iter().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())).collect();
         Ok(Settings {
             roots: args.paths.clone(),
             format: args.format,

@@ -55,11 +55,7 @@ struct FindingView<'a> {
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 enum LocationView {
-    File {
-        path: String,
-        line: u64,
-        column: u64,
-    },
+    File { path: String, line: u64, column: u64 },
 }
 
 impl<'a> FindingView<'a> {
@@ -75,11 +71,9 @@ impl<'a> FindingView<'a> {
             has_session_token: f.session_token.is_some(),
             account_id: f.account().map(|a| a.to_string()),
             location: match &f.location {
-                Location::File { path, line, column } => LocationView::File {
-                    path: escape::path(path),
-                    line: *line,
-                    column: *column,
-                },
+                Location::File { path, line, column } => {
+                    LocationView::File { path: escape::path(path), line: *line, column: *column }
+                }
             },
             occurrences: f.occurrences,
             fingerprint: &f.fingerprint,
@@ -90,13 +84,8 @@ impl<'a> FindingView<'a> {
 pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
     let doc = Doc {
         schema_version: SCHEMA_VERSION,
-        tool: Tool {
-            name: "rolecall",
-            version: env!("CARGO_PKG_VERSION"),
-        },
-        host: Host {
-            hostname: &report.hostname,
-        },
+        tool: Tool { name: "rolecall", version: env!("CARGO_PKG_VERSION") },
+        host: Host { hostname: &report.hostname },
         findings: report.findings.iter().map(FindingView::new).collect(),
         coverage: &report.coverage,
     };

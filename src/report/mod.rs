@@ -30,12 +30,7 @@ impl Report {
     /// Orders findings so that output does not depend on thread timing.
     pub fn sort(&mut self) {
         self.findings.sort_by(|a, b| {
-            (&a.location, a.kind, &a.key_id, &a.fingerprint).cmp(&(
-                &b.location,
-                b.kind,
-                &b.key_id,
-                &b.fingerprint,
-            ))
+            (&a.location, a.kind, &a.key_id, &a.fingerprint).cmp(&(&b.location, b.kind, &b.key_id, &b.fingerprint))
         });
         self.coverage.finish();
     }
@@ -45,12 +40,7 @@ pub struct Style {
     pub color: bool,
 }
 
-pub fn write(
-    report: &Report,
-    format: Format,
-    style: &Style,
-    out: &mut dyn io::Write,
-) -> io::Result<()> {
+pub fn write(report: &Report, format: Format, style: &Style, out: &mut dyn io::Write) -> io::Result<()> {
     match format {
         Format::Text => text::write(report, style, out),
         Format::Json => json::write(report, out),

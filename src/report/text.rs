@@ -15,11 +15,7 @@ struct Paint<'a> {
 
 impl Paint<'_> {
     fn wrap(&self, code: &str, s: &str) -> String {
-        if self.style.color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
+        if self.style.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
     }
     fn bold(&self, s: &str) -> String {
         self.wrap("1", s)
@@ -50,35 +46,22 @@ fn headline(report: &Report) -> String {
     if n == 0 {
         return "rolecall: no AWS credentials found".to_string();
     }
-    let count = |k: Kind, secret: bool| {
-        report
-            .findings
-            .iter()
-            .filter(|f| f.kind == k && f.has_secret() == secret)
-            .count()
-    };
+    let count =
+        |k: Kind, secret: bool| report.findings.iter().filter(|f| f.kind == k && f.has_secret() == secret).count();
     let mut parts = Vec::new();
     for (k, secret, what) in [
         (Kind::LongTerm, true, "long-term key with its secret"),
         (Kind::LongTerm, false, "long-term key ID alone"),
         (Kind::Temporary, true, "temporary key with its secret"),
         (Kind::Temporary, false, "temporary key ID alone"),
-        (
-            Kind::SecretOnly,
-            true,
-            "secret access key without its key ID",
-        ),
+        (Kind::SecretOnly, true, "secret access key without its key ID"),
     ] {
         let c = count(k, secret);
         if c > 0 {
             parts.push(format!("{c} {what}"));
         }
     }
-    format!(
-        "rolecall: {n} AWS credential{} found ({})",
-        plural(n),
-        parts.join(", ")
-    )
+    format!("rolecall: {n} AWS credential{} found ({})", plural(n), parts.join(", "))
 }
 
 fn scanned_line(c: &Coverage) -> String {
@@ -112,11 +95,7 @@ fn write_finding(out: &mut dyn io::Write, paint: &Paint, n: usize, f: &Finding) 
         (None, kind) => kind.to_string(),
     };
     writeln!(out, "{n}. {} {what}", paint.severity(f.severity))?;
-    let repeats = if f.occurrences > 1 {
-        format!(" ({} occurrences)", f.occurrences)
-    } else {
-        String::new()
-    };
+    let repeats = if f.occurrences > 1 { format!(" ({} occurrences)", f.occurrences) } else { String::new() };
     writeln!(out, "   where  {}{repeats}", where_text(&f.location))?;
     if let Some(acct) = f.account() {
         writeln!(out, "   owner  account {acct} (decoded from the key ID)")?;
@@ -135,10 +114,7 @@ fn where_text(loc: &Location) -> String {
 
 /// What an operator should do about a finding.
 fn advice(f: &Finding) -> String {
-    let in_account = f
-        .account()
-        .map(|a| format!(" in account {a}"))
-        .unwrap_or_default();
+    let in_account = f.account().map(|a| format!(" in account {a}")).unwrap_or_default();
     let here = match f.location {
         Location::File { .. } => "remove it from this file",
     };
@@ -175,19 +151,10 @@ fn write_coverage(out: &mut dyn io::Write, paint: &Paint, c: &Coverage) -> io::R
     writeln!(out)?;
     writeln!(out, "{}", paint.bold("coverage"))?;
     if gaps > 0 {
-        let by: Vec<String> = c
-            .gap_counts
-            .iter()
-            .map(|(r, n)| format!("{r}: {n}"))
-            .collect();
+        let by: Vec<String> = c.gap_counts.iter().map(|(r, n)| format!("{r}: {n}")).collect();
         writeln!(out, "   not read: {gaps} ({})", by.join(", "))?;
         for g in &c.gaps {
-            writeln!(
-                out,
-                "     {}: {}",
-                escape::terminal(&g.target),
-                escape::terminal(&g.detail)
-            )?;
+            writeln!(out, "     {}: {}", escape::terminal(&g.target), escape::terminal(&g.detail))?;
         }
         if (c.gaps.len() as u64) < gaps {
             writeln!(out, "     ... and {} more", gaps - c.gaps.len() as u64)?;
@@ -198,10 +165,7 @@ fn write_coverage(out: &mut dyn io::Write, paint: &Paint, c: &Coverage) -> io::R
     }
     if ignored > 0 {
         let mut parts = Vec::new();
-        for (n, what) in [
-            (c.ignored.examples, "AWS documentation example"),
-            (c.ignored.placeholders, "placeholder"),
-        ] {
+        for (n, what) in [(c.ignored.examples, "AWS documentation example"), (c.ignored.placeholders, "placeholder")] {
             if n > 0 {
                 parts.push(format!("{n} {what}{}", plural(n as usize)));
             }
@@ -223,9 +187,5 @@ fn human_bytes(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
+    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
 }

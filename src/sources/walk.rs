@@ -48,7 +48,7 @@ pub struct WalkResult {
 
 /// Pseudo filesystems that hold no files worth scanning and can block or
 /// explode a reader (statfs magic numbers, linux/magic.h).
-const PSEUDO_FS: &[i64] = &[
+const PSEUDO_FS: &[u64] = &[
     0x9fa0,      // proc
     0x6265_6572, // sysfs
     0x1373,      // devfs
@@ -72,17 +72,11 @@ const PSEUDO_FS: &[i64] = &[
 ];
 
 fn is_pseudo_filesystem(path: &Path) -> bool {
-    nix::sys::statfs::statfs(path)
-        .is_ok_and(|s| PSEUDO_FS.contains(&(s.filesystem_type().0 as i64)))
+    nix::sys::statfs::statfs(path).is_ok_and(|s| PSEUDO_FS.contains(&(s.filesystem_type().0 as u64)))
 }
 
 /// Walks `roots` and scans every regular file under them.
-pub fn scan_paths(
-    roots: &[PathBuf],
-    opts: &WalkOptions,
-    rules: &RuleSet,
-    matcher: &Matcher,
-) -> WalkResult {
+pub fn scan_paths(roots: &[PathBuf], opts: &WalkOptions, rules: &RuleSet, matcher: &Matcher) -> WalkResult {
     let mut result = WalkResult::default();
     let mut dirs: Vec<(PathBuf, u64)> = Vec::new();
     let mut files: Vec<PathBuf> = Vec::new();
@@ -103,26 +97,17 @@ pub fn scan_paths(
         };
         let canonical = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
         if opts.prune.iter().any(|p| canonical.starts_with(p)) {
-            result
-                .coverage
-                .skip(SkipReason::PseudoFilesystem, Some(escape::path(root)));
+            result.coverage.skip(SkipReason::PseudoFilesystem, Some(escape::path(root)));
         } else if meta.is_dir() {
             dirs.push((canonical, meta.dev()));
         } else if meta.is_file() {
             files.push(canonical);
         } else {
-            result
-                .coverage
-                .skip(SkipReason::SpecialFile, Some(escape::path(root)));
+            result.coverage.skip(SkipReason::SpecialFile, Some(escape::path(root)));
         }
     }
 
-    let shared = Shared {
-        rules,
-        matcher,
-        opts,
-        results: Mutex::new(WalkResult::default()),
-    };
+    let shared = Shared { rules, matcher, opts, results: Mutex::new(WalkResult::default()) };
     if !files.is_empty() {
         let mut worker = Worker::new(&shared);
         for f in &files {
@@ -156,9 +141,7 @@ pub fn scan_paths(
                 let roots = dirs.clone();
                 move |e| keep_entry(e, &prune, &exclude, one_fs, &roots, &skipped)
             });
-        builder
-            .build_parallel()
-            .visit(&mut WorkerBuilder { shared: &shared });
+        builder.build_parallel().visit(&mut WorkerBuilder { shared: &shared });
         let skipped = std::mem::take(&mut *skipped.lock().unwrap());
         shared.results.lock().unwrap().coverage.merge(skipped);
     }
@@ -180,10 +163,7 @@ fn keep_entry(
 ) -> bool {
     let path = e.path();
     let skip = |reason| {
-        skipped
-            .lock()
-            .unwrap()
-            .skip(reason, Some(escape::path(path)));
+        skipped.lock().unwrap().skip(reason, Some(escape::path(path)));
         false
     };
     if exclude.iter().any(|x| path.starts_with(x)) {
@@ -198,18 +178,13 @@ fn keep_entry(
     }
     let Ok(meta) = e.metadata() else { return true };
     // The root this entry was reached from: the longest one that is its prefix.
-    let root_dev = roots
-        .iter()
-        .filter(|(r, _)| path.starts_with(r))
-        .max_by_key(|(r, _)| r.as_os_str().len());
-    if let Some((_, dev)) = root_dev {
-        if meta.dev() != *dev {
-            if is_pseudo_filesystem(path) {
-                return skip(SkipReason::PseudoFilesystem);
-            }
-            if one_fs {
-                return skip(SkipReason::OtherFilesystem);
-            }
+    let root_dev = roots.iter().filter(|(r, _)| path.starts_with(r)).max_by_key(|(r, _)| r.as_os_str().len());
+    if root_dev.is_some_and(|(_, dev)| meta.dev() != *dev) {
+        if is_pseudo_filesystem(path) {
+            return skip(SkipReason::PseudoFilesystem);
+        }
+        if one_fs {
+            return skip(SkipReason::OtherFilesystem);
         }
     }
     true
@@ -266,34 +241,21 @@ impl<'s> Worker<'s> {
         // log) must not keep the scan going forever.
         let limit = size.saturating_add(self.shared.opts.chunk_size as u64);
         tracing::trace!(path = %escape::path(path), size, "scanning file");
-        let stats = self
-            .scanner
-            .scan(file.take(limit), b'\n', &mut self.matches);
+        let stats = self.scanner.scan(file.take(limit), b'\n', &mut self.matches);
         coverage.files_scanned += 1;
         coverage.bytes_scanned += stats.bytes;
         if let Some(e) = stats.error {
             coverage.gap(escape::path(path), GapReason::of(&e), e);
         }
         if stats.dropped_matches > 0 {
-            let detail = format!(
-                "{} matches past the first {} not kept",
-                stats.dropped_matches,
-                scan::MAX_MATCHES_PER_INPUT
-            );
+            let detail =
+                format!("{} matches past the first {} not kept", stats.dropped_matches, scan::MAX_MATCHES_PER_INPUT);
             coverage.gap(escape::path(path), GapReason::TooManyMatches, detail);
         }
         if !self.matches.is_empty() {
-            let locate = |m: &LocatedMatch| Location::File {
-                path: path.to_path_buf(),
-                line: m.line,
-                column: m.column,
-            };
-            let (found, ignored) = finding::assemble(
-                &self.matches,
-                self.shared.rules,
-                Pairing::Lines(PAIR_LINES),
-                locate,
-            );
+            let locate = |m: &LocatedMatch| Location::File { path: path.to_path_buf(), line: m.line, column: m.column };
+            let (found, ignored) =
+                finding::assemble(&self.matches, self.shared.rules, Pairing::Lines(PAIR_LINES), locate);
             coverage.ignored.add(ignored);
             self.result.findings.extend(found);
             self.matches.clear();
@@ -303,12 +265,7 @@ impl<'s> Worker<'s> {
 
 impl ParallelVisitor for Worker<'_> {
     fn visit(&mut self, entry: Result<DirEntry, ignore::Error>) -> WalkState {
-        if self
-            .shared
-            .opts
-            .deadline
-            .is_some_and(|d| Instant::now() >= d)
-        {
+        if self.shared.opts.deadline.is_some_and(|d| Instant::now() >= d) {
             self.result.timed_out = true;
             return WalkState::Quit;
         }
@@ -316,11 +273,7 @@ impl ParallelVisitor for Worker<'_> {
             Err(err) => {
                 let (path, io) = error_parts(&err);
                 let reason = io.map_or(GapReason::IoError, GapReason::of);
-                self.result.coverage.gap(
-                    path.map_or_else(|| "?".into(), escape::path),
-                    reason,
-                    &err,
-                );
+                self.result.coverage.gap(path.map_or_else(|| "?".into(), escape::path), reason, &err);
             }
             Ok(e) => match e.file_type() {
                 Some(t) if t.is_dir() => {}
@@ -336,11 +289,7 @@ impl ParallelVisitor for Worker<'_> {
 impl Drop for Worker<'_> {
     fn drop(&mut self) {
         let mine = std::mem::take(&mut self.result);
-        let mut all = self
-            .shared
-            .results
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut all = self.shared.results.lock().unwrap_or_else(|p| p.into_inner());
         all.findings.extend(mine.findings);
         all.coverage.merge(mine.coverage);
         all.timed_out |= mine.timed_out;
@@ -351,9 +300,7 @@ impl Drop for Worker<'_> {
 fn error_parts(err: &ignore::Error) -> (Option<&Path>, Option<&std::io::Error>) {
     match err {
         ignore::Error::WithPath { path, err } => (Some(path), error_parts(err).1),
-        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
-            error_parts(err)
-        }
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_parts(err),
         ignore::Error::Loop { child, .. } => (Some(child), None),
         ignore::Error::Io(e) => (None, Some(e)),
         _ => (None, None),

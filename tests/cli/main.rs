@@ -2,5 +2,6 @@
 //! it printed, as a user would.
 
 mod core;
+mod leaks;
 mod peer_cases;
 mod util;

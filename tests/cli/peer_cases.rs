@@ -60,11 +60,18 @@ fn every_peer_case_gets_our_recorded_verdict() {
         assert!(v.expect == "match" || v.expect == "no-match");
         if v.expect != case.expect {
             differ += 1;
-            assert!(v.reason.as_deref().is_some_and(|r| !r.is_empty()), "case {line}: differs from the peer without a reason");
+            assert!(
+                v.reason.as_deref().is_some_and(|r| !r.is_empty()),
+                "case {line}: differs from the peer without a reason"
+            );
         }
         let got = if findings_in(&rules, &matcher, case.text.as_bytes()).is_empty() { "no-match" } else { "match" };
         if got != v.expect {
-            wrong.push(format!("case {line}: expected {}, got {got}: {:?}", v.expect, &case.text[..case.text.len().min(120)]));
+            wrong.push(format!(
+                "case {line}: expected {}, got {got}: {:?}",
+                v.expect,
+                &case.text[..case.text.len().min(120)]
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
@@ -79,6 +86,12 @@ fn print_current_verdicts() {
     let matcher = Matcher::new(&rules).unwrap();
     for (i, case) in peer_cases().iter().enumerate() {
         let got = if findings_in(&rules, &matcher, case.text.as_bytes()).is_empty() { "no-match" } else { "match" };
-        println!("[[case]]\nline = {}\ntext_sha = \"{}\"\nexpect = \"{got}\"\n# peer: {} ({})\n", i + 1, sha(&case.text), case.expect, case.source);
+        println!(
+            "[[case]]\nline = {}\ntext_sha = \"{}\"\nexpect = \"{got}\"\n# peer: {} ({})\n",
+            i + 1,
+            sha(&case.text),
+            case.expect,
+            case.source
+        );
     }
 }

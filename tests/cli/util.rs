@@ -46,7 +46,12 @@ pub fn rolecall() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rolecall"));
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy();
-        if k.starts_with("AWS_") || k.starts_with("ROLECALL") || k == "RUST_LOG" || k == "HTTP_PROXY" || k == "HTTPS_PROXY" {
+        if k.starts_with("AWS_")
+            || k.starts_with("ROLECALL")
+            || k == "RUST_LOG"
+            || k == "HTTP_PROXY"
+            || k == "HTTPS_PROXY"
+        {
             cmd.env_remove(k.as_ref());
         }
     }
@@ -66,7 +71,8 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
     }
 }
 
