@@ -52,12 +52,13 @@ impl Matcher {
         let mut rules = Vec::with_capacity(set.rules.len());
         for (i, rule) in set.rules.iter().enumerate() {
             for k in &rule.spec.keywords {
-                let k = k.to_ascii_lowercase();
-                match keywords.iter().position(|x| *x == k) {
-                    Some(p) => keyword_rules[p].push(i),
-                    None => {
-                        keywords.push(k);
-                        keyword_rules.push(vec![i]);
+                for k in case_variants(k) {
+                    match keywords.iter().position(|x| *x == k) {
+                        Some(p) => keyword_rules[p].push(i),
+                        None => {
+                            keywords.push(k);
+                            keyword_rules.push(vec![i]);
+                        }
                     }
                 }
             }
@@ -65,7 +66,6 @@ impl Matcher {
             rules.push(CompiledRule { regex, group: rule.group, capture: rule.capture, reach: rule.max_len + 1 });
         }
         let keywords = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostFirst)
             .build(&keywords)
             .context("building the keyword automaton")?;
@@ -132,6 +132,15 @@ impl Matcher {
             }
         }
     }
+}
+
+fn case_variants(k: &str) -> Vec<String> {
+    let mut cap = k.to_ascii_lowercase();
+    cap[..1].make_ascii_uppercase();
+    let mut v = vec![k.to_string(), k.to_ascii_lowercase(), k.to_ascii_uppercase(), cap];
+    v.sort();
+    v.dedup();
+    v
 }
 
 #[cfg(test)]
