@@ -44,10 +44,10 @@ fn text_corpus(keyword_dense: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(SIZE + 4096);
     while out.len() < SIZE {
         out.extend_from_slice(rng.pick(&plain).as_bytes());
-        if keyword_dense && rng.next() % 4 == 0 {
+        if keyword_dense && rng.next().is_multiple_of(4) {
             out.extend_from_slice(rng.pick(&dense).as_bytes());
         }
-        if rng.next() % 50_000 == 0 {
+        if rng.next().is_multiple_of(50_000) {
             out.extend_from_slice(b"aws_access_key_id = AKIA2OGYBAH6STMMNXNN\naws_secret_access_key = 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\n");
         }
     }
