@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::report::Format;
+use crate::verdict::FailOn;
 
 /// Does this EC2 instance rely on static AWS credentials despite having an IAM role?
 #[derive(Debug, Parser)]
@@ -67,6 +68,33 @@ pub struct ScanArgs {
     /// Colour in text output: auto (a terminal without NO_COLOR), always or never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    /// Which outcomes fail the run (exit 1), comma-separated [default:
+    /// static-despite-role,no-role-static,no-role,role-unknown-static].
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "CONDITIONS")]
+    pub fail_on: Vec<FailOn>,
+
+    /// Do not query the instance metadata service (e.g. scanning a mounted image).
+    #[arg(long)]
+    pub no_imds: bool,
+
+    /// IMDS base URL [default: AWS_EC2_METADATA_SERVICE_ENDPOINT, else http://169.254.169.254].
+    #[arg(long, value_name = "URL")]
+    pub imds_endpoint: Option<String>,
+
+    /// IMDS address family when no endpoint is given [default: AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE, else ipv4].
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub imds_endpoint_mode: Option<EndpointMode>,
+
+    /// Configuration file [default: /etc/rolecall/config.toml, if it exists].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum EndpointMode {
+    Ipv4,
+    Ipv6,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

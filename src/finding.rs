@@ -210,6 +210,30 @@ impl Location {
     }
 }
 
+/// How a finding's key relates to the instance's own account.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccountRelation {
+    SameAccount,
+    OtherAccount,
+    /// The key encodes no account, or the instance's account is not known.
+    #[default]
+    Unknown,
+}
+
+/// What the verdict made of one finding (filled in by `verdict::decide`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Assessment {
+    pub account_relation: AccountRelation,
+    /// An ASIA key equal to the attached role's current session key: the
+    /// role's own credentials, copied out of IMDS.
+    pub role_credentials_copy: bool,
+    /// Why this finding is expected and does not count (platform credentials, configuration).
+    pub expected: Option<String>,
+    /// Counts towards the verdict: a usable credential that is not expected.
+    pub live: bool,
+}
+
 /// One credential found in one place.
 #[derive(Debug)]
 pub struct Finding {
@@ -228,6 +252,7 @@ pub struct Finding {
     pub occurrences: u64,
     /// Stable across runs: kind, key ID, secret fingerprint and where.
     pub fingerprint: String,
+    pub assessment: Assessment,
 }
 
 impl Finding {
@@ -396,6 +421,7 @@ fn make_finding(
         location,
         occurrences: 1,
         fingerprint,
+        assessment: Assessment::default(),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod coverage;
 pub mod escape;
 pub mod exit;
 pub mod finding;
+pub mod imds;
 pub mod matcher;
 pub mod report;
 pub mod rulecheck;
@@ -17,6 +18,7 @@ pub mod rules;
 pub mod scan;
 pub mod settings;
 pub mod sources;
+pub mod verdict;
 
 use std::io::{self, Write};
 
@@ -46,25 +48,28 @@ fn scan(args: &ScanArgs) -> Result<Outcome> {
     let settings = Settings::from_args(args)?;
     let matcher = Matcher::new(&settings.rules)?;
     tracing::info!(rules = settings.rules.rules.len(), threads = settings.walk.threads, "scan starting");
-    let walked = sources::walk::scan_paths(&settings.roots, &settings.walk, &settings.rules, &matcher);
+    // IMDS answers in milliseconds on EC2 and gives up within seconds
+    // elsewhere: ask it while the walk runs.
+    let (imds, walked) = std::thread::scope(|s| {
+        let imds = s.spawn(|| imds::probe(&settings.imds));
+        let walked = sources::walk::scan_paths(&settings.roots, &settings.walk, &settings.rules, &matcher);
+        (imds.join().expect("the IMDS probe does not panic"), walked)
+    });
+    let mut findings = walked.findings;
+    let verdict =
+        verdict::decide(&imds, &mut findings, &settings.expected, &settings.platform_files, &settings.fail_on);
     let mut coverage = walked.coverage;
     coverage.elapsed_ms = settings.started.elapsed().as_millis() as u64;
     let not_found = coverage.gap_counts.contains_key(&coverage::GapReason::NotFound);
     coverage.complete = !walked.timed_out && !not_found;
-    let mut report = Report { hostname: hostname(), findings: walked.findings, coverage };
+    let mut report = Report { hostname: hostname(), imds, verdict, findings, coverage };
     report.sort();
     let mut out = io::stdout().lock();
     report::write(&report, settings.format, &Style { color: settings.color }, &mut out)
         .context("writing the report")?;
     out.flush().context("writing the report")?;
-    Ok(if not_found {
-        // A path the user named could not be scanned: a gate must not pass on it.
-        Outcome::Error
-    } else if report.findings.is_empty() {
-        Outcome::Clean
-    } else {
-        Outcome::Findings
-    })
+    // A path the user named could not be scanned: a gate must not pass on it.
+    Ok(if not_found { Outcome::Error } else { report.verdict.outcome() })
 }
 
 fn list_rules(rules: &rules::RuleSet) -> Result<Outcome> {

@@ -1,17 +1,21 @@
-//! Turns what the user typed (and, later, /etc/rolecall/config.toml) into
-//! one resolved `Settings` value that the rest of the program reads.
+//! Turns what the user typed, the SDKs' IMDS environment variables and
+//! /etc/rolecall/config.toml into one resolved `Settings` value that the rest
+//! of the program reads.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
 
-use crate::cli::{ColorChoice, ScanArgs};
+use crate::cli::{ColorChoice, EndpointMode, ScanArgs};
+use crate::imds::{IPV4_ENDPOINT, IPV6_ENDPOINT, ImdsOptions};
 use crate::report::Format;
 use crate::rules::RuleSet;
 use crate::scan::DEFAULT_CHUNK_SIZE;
 use crate::sources::walk::WalkOptions;
+use crate::verdict::{self, DEFAULT_FAIL_ON, Expected, FailOn, PlatformFile};
 
 /// Walker threads unless told otherwise: a production host keeps its cores.
 pub const DEFAULT_THREADS: usize = 2;
@@ -19,14 +23,61 @@ pub const DEFAULT_THREADS: usize = 2;
 /// Directories under the host root that are never entered.
 pub const PSEUDO_DIRS: &[&str] = &["proc", "sys", "dev", "run"];
 
+/// The configuration file read when `--config` is not given, if it exists.
+pub const DEFAULT_CONFIG: &str = "/etc/rolecall/config.toml";
+
+/// `/etc/rolecall/config.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Credentials that are expected on this host and must not fail it.
+    #[serde(default)]
+    pub expected: Vec<Expected>,
+    /// Path prefixes never scanned.
+    #[serde(default)]
+    pub exclude: Vec<PathBuf>,
+    /// Default for `--fail-on`.
+    #[serde(default)]
+    pub fail_on: Option<Vec<String>>,
+}
+
+impl ConfigFile {
+    pub fn load(path: &Path) -> Result<ConfigFile> {
+        let meta = std::fs::metadata(path).with_context(|| format!("reading configuration {}", path.display()))?;
+        if meta.len() > 1024 * 1024 {
+            bail!("configuration {} is larger than 1 MiB", path.display());
+        }
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading configuration {}", path.display()))?;
+        let config: ConfigFile =
+            toml::from_str(&text).with_context(|| format!("parsing configuration {}", path.display()))?;
+        if let Some(e) =
+            config.expected.iter().find(|e| e.key_id.is_none() && e.fingerprint.is_none() && e.path.is_none())
+        {
+            bail!(
+                "configuration {}: [[expected]] entry {:?} names no key_id, fingerprint or path",
+                path.display(),
+                e.reason
+            );
+        }
+        Ok(config)
+    }
+}
+
 /// Everything a scan needs to know, resolved.
 #[derive(Debug)]
 pub struct Settings {
     /// What to walk.
     pub roots: Vec<PathBuf>,
+    /// What `/` means: the host's root.
+    pub host_root: PathBuf,
     pub format: Format,
     pub rules: RuleSet,
     pub walk: WalkOptions,
+    pub imds: ImdsOptions,
+    pub fail_on: Vec<FailOn>,
+    pub expected: Vec<Expected>,
+    pub platform_files: Vec<PlatformFile>,
     /// Colour in text output.
     pub color: bool,
     /// When the scan started (for elapsed time and the deadline).
@@ -36,6 +87,12 @@ pub struct Settings {
 impl Settings {
     pub fn from_args(args: &ScanArgs) -> Result<Settings> {
         let started = Instant::now();
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        let config = match &args.config {
+            Some(p) => ConfigFile::load(p)?,
+            None if Path::new(DEFAULT_CONFIG).exists() => ConfigFile::load(Path::new(DEFAULT_CONFIG))?,
+            None => ConfigFile::default(),
+        };
         let rules = load_rules(args.rules.as_deref())?;
         if args.paths.is_empty() {
             bail!("name the files or directories to scan (for example: rolecall scan /etc /home /opt)");
@@ -47,23 +104,80 @@ impl Settings {
                 std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
-        let exclude = args.exclude.iter().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())).collect();
+        let mut exclude: Vec<PathBuf> = config.exclude.clone();
+        exclude.extend(args.exclude.iter().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())));
+        let fail_on = if !args.fail_on.is_empty() {
+            args.fail_on.clone()
+        } else if let Some(list) = &config.fail_on {
+            list.iter()
+                .map(|s| s.parse::<FailOn>().map_err(|e| anyhow::anyhow!("configuration fail_on: {e}")))
+                .collect::<Result<_>>()?
+        } else {
+            DEFAULT_FAIL_ON.to_vec()
+        };
+        let host_root = PathBuf::from("/");
         Ok(Settings {
             roots: args.paths.clone(),
             format: args.format,
             rules,
             walk: WalkOptions {
-                prune: PSEUDO_DIRS.iter().map(|d| Path::new("/").join(d)).collect(),
+                prune: PSEUDO_DIRS.iter().map(|d| host_root.join(d)).collect(),
                 exclude,
                 one_file_system: !args.cross_filesystems,
                 threads: args.threads.map_or(DEFAULT_THREADS, usize::from),
                 chunk_size: args.chunk_size.map_or(DEFAULT_CHUNK_SIZE, |c| c as usize),
                 deadline: args.max_seconds.map(|s| started + Duration::from_secs(s)),
             },
+            imds: imds_options(args, &env)?,
+            fail_on,
+            expected: config.expected,
+            platform_files: verdict::platform_files(&host_root, &env),
+            host_root,
             color,
             started,
         })
     }
+}
+
+/// Resolves the IMDS endpoint the way the AWS SDKs do: an explicit endpoint
+/// (flag, then `AWS_EC2_METADATA_SERVICE_ENDPOINT`) wins over the mode (flag,
+/// then `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE`); `AWS_EC2_METADATA_DISABLED`
+/// disables IMDS when it is `true` in any case, as botocore and the Rust SDK read it.
+fn imds_options(args: &ScanArgs, env: &[(String, String)]) -> Result<ImdsOptions> {
+    let var = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim()).filter(|v| !v.is_empty());
+    let endpoint = match (&args.imds_endpoint, var("AWS_EC2_METADATA_SERVICE_ENDPOINT")) {
+        (Some(e), _) => check_endpoint(e, "--imds-endpoint")?,
+        (None, Some(e)) => check_endpoint(e, "AWS_EC2_METADATA_SERVICE_ENDPOINT")?,
+        (None, None) => {
+            let mode = match (args.imds_endpoint_mode, var("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE")) {
+                (Some(m), _) => m,
+                (None, Some(m)) if m.eq_ignore_ascii_case("ipv6") => EndpointMode::Ipv6,
+                (None, Some(m)) if m.eq_ignore_ascii_case("ipv4") => EndpointMode::Ipv4,
+                (None, Some(m)) => bail!("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE={m:?}: use IPv4 or IPv6"),
+                (None, None) => EndpointMode::Ipv4,
+            };
+            match mode {
+                EndpointMode::Ipv4 => IPV4_ENDPOINT.to_string(),
+                EndpointMode::Ipv6 => IPV6_ENDPOINT.to_string(),
+            }
+        }
+    };
+    let disabled_by = if args.no_imds {
+        Some("--no-imds".to_string())
+    } else {
+        var("AWS_EC2_METADATA_DISABLED")
+            .filter(|v| v.eq_ignore_ascii_case("true"))
+            .map(|v| format!("AWS_EC2_METADATA_DISABLED={v}"))
+    };
+    Ok(ImdsOptions::new(endpoint, disabled_by))
+}
+
+fn check_endpoint(url: &str, from: &str) -> Result<String> {
+    let parsed = reqwest::Url::parse(url).with_context(|| format!("{from}: {url:?} is not a URL"))?;
+    if parsed.scheme() != "http" || parsed.host().is_none() {
+        bail!("{from}: {url:?} must be an http:// URL with a host (IMDS is plain HTTP)");
+    }
+    Ok(url.trim_end_matches('/').to_string())
 }
 
 /// The built-in rules, or those in `dir`.

@@ -8,8 +8,10 @@ use serde::Serialize;
 use super::Report;
 use crate::coverage::Coverage;
 use crate::escape;
-use crate::finding::{Finding, Kind, Location};
+use crate::finding::{Assessment, Finding, Kind, Location};
+use crate::imds::{Identity, ImdsState, RoleStatus};
 use crate::rules::Severity;
+use crate::verdict::Verdict;
 
 /// Bumped when a field changes meaning or disappears; adding fields does not bump it.
 pub const SCHEMA_VERSION: &str = "1";
@@ -19,8 +21,30 @@ struct Doc<'a> {
     schema_version: &'static str,
     tool: Tool,
     host: Host<'a>,
+    imds: ImdsView<'a>,
+    role: &'a RoleStatus,
+    verdict: &'a Verdict,
+    hardening: Vec<Hardening>,
     findings: Vec<FindingView<'a>>,
     coverage: &'a Coverage,
+}
+
+#[derive(Serialize)]
+struct ImdsView<'a> {
+    endpoint: &'a str,
+    state: ImdsState,
+    detail: &'a str,
+    v1_allowed: Option<bool>,
+    notes: &'a [String],
+    elapsed_ms: u64,
+}
+
+/// A weakness of the instance's configuration, apart from credentials.
+#[derive(Serialize)]
+struct Hardening {
+    id: &'static str,
+    severity: Severity,
+    message: &'static str,
 }
 
 #[derive(Serialize)]
@@ -32,6 +56,12 @@ struct Tool {
 #[derive(Serialize)]
 struct Host<'a> {
     hostname: &'a str,
+    instance_id: Option<&'a str>,
+    account_id: Option<&'a str>,
+    region: Option<&'a str>,
+    availability_zone: Option<&'a str>,
+    image_id: Option<&'a str>,
+    instance_type: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -50,6 +80,8 @@ struct FindingView<'a> {
     location: LocationView,
     occurrences: u64,
     fingerprint: &'a str,
+    #[serde(flatten)]
+    assessment: &'a Assessment,
 }
 
 #[derive(Serialize)]
@@ -77,15 +109,48 @@ impl<'a> FindingView<'a> {
             },
             occurrences: f.occurrences,
             fingerprint: &f.fingerprint,
+            assessment: &f.assessment,
         }
     }
 }
 
 pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
+    let id = report.imds.identity.as_ref();
+    let field = |f: fn(&Identity) -> &Option<String>| id.and_then(|i| f(i).as_deref());
+    let mut hardening = Vec::new();
+    if report.imds.v1_allowed == Some(true) {
+        hardening.push(Hardening {
+            id: "imdsv1-allowed",
+            severity: Severity::Medium,
+            message: "IMDSv1 is still allowed: a tokenless request was answered, the SSRF route to the role's \
+                      credentials. Require tokens (HttpTokens=required). This check counted once in CloudWatch \
+                      MetadataNoToken.",
+        });
+    }
+    let imds = &report.imds;
     let doc = Doc {
         schema_version: SCHEMA_VERSION,
         tool: Tool { name: "rolecall", version: env!("CARGO_PKG_VERSION") },
-        host: Host { hostname: &report.hostname },
+        host: Host {
+            hostname: &report.hostname,
+            instance_id: field(|i| &i.instance_id),
+            account_id: field(|i| &i.account_id),
+            region: field(|i| &i.region),
+            availability_zone: field(|i| &i.availability_zone),
+            image_id: field(|i| &i.image_id),
+            instance_type: field(|i| &i.instance_type),
+        },
+        imds: ImdsView {
+            endpoint: &imds.endpoint,
+            state: imds.state,
+            detail: &imds.detail,
+            v1_allowed: imds.v1_allowed,
+            notes: &imds.notes,
+            elapsed_ms: imds.elapsed_ms,
+        },
+        role: &imds.role,
+        verdict: &report.verdict,
+        hardening,
         findings: report.findings.iter().map(FindingView::new).collect(),
         coverage: &report.coverage,
     };

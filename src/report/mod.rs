@@ -8,6 +8,8 @@ use std::io;
 
 use crate::coverage::Coverage;
 use crate::finding::Finding;
+use crate::imds::ImdsReport;
+use crate::verdict::Verdict;
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -22,6 +24,8 @@ pub enum Format {
 #[derive(Debug)]
 pub struct Report {
     pub hostname: String,
+    pub imds: ImdsReport,
+    pub verdict: Verdict,
     pub findings: Vec<Finding>,
     pub coverage: Coverage,
 }

@@ -6,7 +6,8 @@ use std::io;
 use super::{Report, Style};
 use crate::coverage::Coverage;
 use crate::escape;
-use crate::finding::{Finding, Kind, Location};
+use crate::finding::{AccountRelation, Finding, Kind, Location};
+use crate::imds::RoleStatus;
 use crate::rules::Severity;
 
 struct Paint<'a> {
@@ -32,22 +33,70 @@ impl Paint<'_> {
 
 pub fn write(report: &Report, style: &Style, out: &mut dyn io::Write) -> io::Result<()> {
     let paint = Paint { style };
-    writeln!(out, "{}", paint.bold(&headline(report)))?;
+    let v = &report.verdict;
+    let headline = format!("rolecall: {}", v.summary);
+    let headline = if v.failed_conditions.is_empty() { paint.bold(&headline) } else { paint.wrap("1;31", &headline) };
+    writeln!(out, "{headline}")?;
+    writeln!(out, "{}", instance_line(report))?;
+    writeln!(out, "{}", findings_line(report))?;
     writeln!(out, "{}", scanned_line(&report.coverage))?;
+    if report.imds.v1_allowed == Some(true) {
+        writeln!(
+            out,
+            "{} IMDSv1 is still allowed: any SSRF in a workload can read the role's credentials. \
+             Require tokens (aws ec2 modify-instance-metadata-options --http-tokens required). \
+             This check itself counts once in CloudWatch MetadataNoToken.",
+            paint.wrap("33", "hardening:")
+        )?;
+    }
     for (i, f) in report.findings.iter().enumerate() {
         writeln!(out)?;
-        write_finding(out, &paint, i + 1, f)?;
+        write_finding(out, &paint, i + 1, f, report)?;
     }
     write_coverage(out, &paint, &report.coverage)
 }
 
-fn headline(report: &Report) -> String {
+fn instance_line(report: &Report) -> String {
+    let imds = &report.imds;
+    let mut parts = Vec::new();
+    if let Some(id) = &imds.identity {
+        let mut what = id.instance_id.clone().unwrap_or_else(|| "instance".into());
+        if let Some(a) = &id.account_id {
+            what.push_str(&format!(" in account {a}"));
+        }
+        if let Some(r) = &id.region {
+            what.push_str(&format!(", {r}"));
+        }
+        parts.push(what);
+    }
+    match &imds.role {
+        RoleStatus::Attached { instance_profile_arn: Some(arn), .. } => parts.push(format!("instance profile {arn}")),
+        RoleStatus::Unknown { reason } => parts.push(escape::terminal(reason)),
+        _ => {}
+    }
+    let v1 = match imds.v1_allowed {
+        Some(true) => ", IMDSv1 allowed",
+        Some(false) => ", IMDSv1 disabled",
+        None => "",
+    };
+    if !matches!(imds.role, RoleStatus::Unknown { .. }) {
+        parts.push(format!("{}{v1}", imds.state));
+    }
+    parts.join("; ")
+}
+
+fn findings_line(report: &Report) -> String {
     let n = report.findings.len();
     if n == 0 {
-        return "rolecall: no AWS credentials found".to_string();
+        return "no AWS credentials found".to_string();
     }
-    let count =
-        |k: Kind, secret: bool| report.findings.iter().filter(|f| f.kind == k && f.has_secret() == secret).count();
+    let count = |k: Kind, secret: bool| {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.kind == k && f.has_secret() == secret && f.assessment.expected.is_none())
+            .count()
+    };
     let mut parts = Vec::new();
     for (k, secret, what) in [
         (Kind::LongTerm, true, "long-term key with its secret"),
@@ -61,7 +110,11 @@ fn headline(report: &Report) -> String {
             parts.push(format!("{c} {what}"));
         }
     }
-    format!("rolecall: {n} AWS credential{} found ({})", plural(n), parts.join(", "))
+    let expected = report.verdict.expected_credentials;
+    if expected > 0 {
+        parts.push(format!("{expected} expected (platform or configured)"));
+    }
+    format!("{n} finding{}: {}", plural(n), parts.join(", "))
 }
 
 fn scanned_line(c: &Coverage) -> String {
@@ -82,7 +135,7 @@ fn scanned_line(c: &Coverage) -> String {
     s
 }
 
-fn write_finding(out: &mut dyn io::Write, paint: &Paint, n: usize, f: &Finding) -> io::Result<()> {
+fn write_finding(out: &mut dyn io::Write, paint: &Paint, n: usize, f: &Finding, report: &Report) -> io::Result<()> {
     let what = match (&f.key_id, f.kind) {
         (Some(id), _) => {
             let with = match (f.has_secret(), f.session_token.is_some()) {
@@ -94,13 +147,29 @@ fn write_finding(out: &mut dyn io::Write, paint: &Paint, n: usize, f: &Finding) 
         }
         (None, kind) => kind.to_string(),
     };
-    writeln!(out, "{n}. {} {what}", paint.severity(f.severity))?;
+    let label = if f.assessment.expected.is_some() { paint.wrap("2", "EXPECTED") } else { paint.severity(f.severity) };
+    writeln!(out, "{n}. {label} {what}")?;
     let repeats = if f.occurrences > 1 { format!(" ({} occurrences)", f.occurrences) } else { String::new() };
     writeln!(out, "   where  {}{repeats}", where_text(&f.location))?;
     if let Some(acct) = f.account() {
-        writeln!(out, "   owner  account {acct} (decoded from the key ID)")?;
+        let relation =
+            match (f.assessment.account_relation, report.imds.identity.as_ref().and_then(|i| i.account_id.as_ref())) {
+                (AccountRelation::SameAccount, _) => ", this instance's account".to_string(),
+                (AccountRelation::OtherAccount, Some(own)) => format!(", NOT this instance's account ({own})"),
+                _ => String::new(),
+            };
+        writeln!(out, "   owner  account {acct} (decoded from the key ID{relation})")?;
+    }
+    if f.assessment.role_credentials_copy {
+        writeln!(out, "   note   these are this instance's own role credentials, copied out of IMDS")?;
+    }
+    if let Some(reason) = &f.assessment.expected {
+        writeln!(out, "   why    expected: {}", escape::terminal(reason))?;
     }
     writeln!(out, "   rule   {}, fingerprint {}", f.rule, f.fingerprint)?;
+    if f.assessment.expected.is_some() {
+        return Ok(());
+    }
     writeln!(out, "   do     {}", advice(f))
 }
 
@@ -127,10 +196,13 @@ fn advice(f: &Finding) -> String {
             "The key ID alone cannot sign requests, but its secret may be stored elsewhere: check whether {id}{in_account} \
              is still active (aws iam get-access-key-last-used) and deactivate it if so; {here}."
         ),
-        (Kind::Temporary, _, true) => format!(
-            "Temporary credentials work until they expire: {here}. If they are this instance's role credentials \
-             copied out, let the application fetch them from IMDS itself."
+        (Kind::Temporary, _, true) if f.assessment.role_credentials_copy => format!(
+            "{here}, and let the application fetch the role's credentials from IMDS itself (every AWS SDK does); \
+             copies expire and leak."
         ),
+        (Kind::Temporary, _, true) => {
+            format!("Temporary credentials work until they expire: {here}, and find what wrote them there.")
+        }
         (Kind::Temporary, _, false) => {
             format!("A temporary key ID alone cannot sign requests; {here}.")
         }

@@ -2,6 +2,8 @@
 //! it printed, as a user would.
 
 mod core;
+mod imds;
+mod imds_server;
 mod leaks;
 mod peer_cases;
 mod util;

@@ -163,3 +163,39 @@ pub fn f(kind: &str, key_id: Option<&str>, has_secret: bool, path: &str, line: u
 pub fn is_root() -> bool {
     nix::unistd::getuid().is_root()
 }
+
+/// The binary under test, pointed at an IMDS test server: through the
+/// SDKs' endpoint variable as well as the flag, so that nothing reaches
+/// 169.254.169.254 even if one of them were ignored.
+pub fn rolecall_with_imds(url: &str) -> Command {
+    let mut cmd = rolecall();
+    cmd.env_remove("AWS_EC2_METADATA_DISABLED");
+    cmd.env("AWS_EC2_METADATA_SERVICE_ENDPOINT", url);
+    cmd
+}
+
+/// `rolecall scan --format json --imds-endpoint URL ARGS...`, bounded to a minute.
+pub fn scan_json_imds<I, S>(url: &str, args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = rolecall_with_imds(url);
+    cmd.args(["scan", "--format", "json", "--imds-endpoint", url]).args(args);
+    run_with_limit(cmd, Duration::from_secs(60))
+}
+
+/// A long-term key ID that decodes to `account` (the inverse of the offline
+/// decode: generation bit, 40 bits of account, then filler bits).
+pub fn key_id_for_account(prefix: &str, account: u64, salt: u64) -> String {
+    let z: u64 = (1 << 47) | (account << 7) | (salt & 0x7f);
+    let mut raw = z.to_be_bytes()[2..].to_vec();
+    raw.extend_from_slice(&(salt as u32 ^ 0x5a5a_1234).to_be_bytes());
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut bits: u128 = 0;
+    for b in &raw {
+        bits = (bits << 8) | u128::from(*b);
+    }
+    let body: String = (0..16).rev().map(|i| alphabet[((bits >> (i * 5)) & 31) as usize] as char).collect();
+    format!("{prefix}{body}")
+}

@@ -1,0 +1,510 @@
+//! Asks the instance metadata service (IMDSv2) which role is attached, in
+//! which account and region, and whether IMDSv1 is still open. Keeps no role
+//! credential: only the current session's access key ID.
+
+use std::fmt;
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::finding::KeyId;
+
+/// The IPv4 endpoint every instance has.
+pub const IPV4_ENDPOINT: &str = "http://169.254.169.254";
+/// The IPv6 endpoint (Nitro instances in IPv6 subnets, when enabled).
+pub const IPV6_ENDPOINT: &str = "http://[fd00:ec2::254]";
+
+/// Token lifetime asked for: the probe needs seconds, not the SDKs' six hours.
+const TOKEN_TTL_SECONDS: u32 = 300;
+/// Largest response body read; anything longer is an error, not a memory hog.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// How to reach IMDS, resolved from flags and the SDKs' environment variables.
+#[derive(Clone, Debug)]
+pub struct ImdsOptions {
+    /// Base URL, e.g. `http://169.254.169.254`.
+    pub endpoint: String,
+    /// Set when IMDS must not be queried, saying why.
+    pub disabled_by: Option<String>,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    /// Tries per request when the connection fails or the server errs (5xx).
+    pub attempts: u32,
+}
+
+impl ImdsOptions {
+    pub fn new(endpoint: String, disabled_by: Option<String>) -> ImdsOptions {
+        ImdsOptions {
+            endpoint,
+            disabled_by,
+            connect_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(2),
+            attempts: 2,
+        }
+    }
+}
+
+/// How IMDS answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImdsState {
+    /// IMDSv2 answered: a token was issued and used.
+    Available,
+    /// The token request went unanswered while a tokenless request was
+    /// answered: the PUT response hop limit is too low for this network
+    /// namespace (typical inside a container).
+    HopLimit,
+    /// IMDS answered, but not with IMDSv2 tokens (an old or emulated service).
+    V1Only,
+    /// Not queried: `--no-imds` or `AWS_EC2_METADATA_DISABLED`.
+    Disabled,
+    /// IMDS answered 403: the endpoint is turned off on this instance.
+    Off,
+    /// No answer: not an EC2 instance, or IMDS is unreachable from here.
+    Unreachable,
+    /// IMDS answered with something unusable (garbage, too large, a redirect).
+    Error,
+}
+
+impl fmt::Display for ImdsState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ImdsState::Available => "IMDSv2 available",
+            ImdsState::HopLimit => "IMDSv2 token request unanswered (hop limit)",
+            ImdsState::V1Only => "IMDS without tokens",
+            ImdsState::Disabled => "IMDS not queried",
+            ImdsState::Off => "IMDS turned off",
+            ImdsState::Unreachable => "IMDS unreachable",
+            ImdsState::Error => "IMDS error",
+        })
+    }
+}
+
+/// The instance identity document's fields that reports use.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    #[serde(default)]
+    pub account_id: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub instance_id: Option<String>,
+    #[serde(default)]
+    pub image_id: Option<String>,
+    #[serde(default)]
+    pub instance_type: Option<String>,
+    #[serde(default)]
+    pub availability_zone: Option<String>,
+}
+
+/// Which role is attached, if any, as far as IMDS could tell.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum RoleStatus {
+    Attached {
+        role_name: String,
+        instance_profile_arn: Option<String>,
+        instance_profile_id: Option<String>,
+        /// The access key ID of the role's current credentials: an ASIA key
+        /// with this ID on disk is the role's own credentials copied out.
+        session_key_id: Option<KeyId>,
+    },
+    /// IMDS answered and no role is attached.
+    None,
+    /// Whether a role is attached could not be learned.
+    Unknown { reason: String },
+}
+
+/// Everything the probe learned.
+#[derive(Clone, Debug, Serialize)]
+pub struct ImdsReport {
+    pub endpoint: String,
+    pub state: ImdsState,
+    /// What happened, in a sentence, with the URL and status where it matters.
+    pub detail: String,
+    /// Whether a request without a token was answered (IMDSv1 open), if known.
+    pub v1_allowed: Option<bool>,
+    pub identity: Option<Identity>,
+    pub role: RoleStatus,
+    /// Things that went wrong without deciding the outcome (a missing identity document, ...).
+    pub notes: Vec<String>,
+    pub elapsed_ms: u64,
+}
+
+/// Why one request failed.
+#[derive(Debug)]
+enum Failure {
+    /// No connection (refused, no route, connect timeout).
+    Connect(String),
+    /// Connected, but no complete answer in time.
+    Timeout(String),
+    /// Answered with a status we do not act on as success.
+    Status(u16, String),
+    /// A 3xx: never followed.
+    Redirect(String),
+    /// Body over [`MAX_BODY`].
+    TooLarge(String),
+    /// Anything else (a broken connection, an unusable client).
+    Other(String),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Connect(m) | Failure::Timeout(m) | Failure::TooLarge(m) | Failure::Other(m) => f.write_str(m),
+            Failure::Status(_, m) | Failure::Redirect(m) => f.write_str(m),
+        }
+    }
+}
+
+struct Client {
+    http: reqwest::blocking::Client,
+    base: String,
+    request_timeout: Duration,
+    attempts: u32,
+}
+
+type Body = Zeroizing<Vec<u8>>;
+
+impl Client {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// One request, retried once on a connection failure or a 5xx; a read
+    /// timeout is not retried (a dropped response stays dropped).
+    fn send(&self, method: reqwest::Method, path: &str, token: Option<&str>) -> Result<Body, Failure> {
+        let url = self.url(path);
+        let mut last = Failure::Other(format!("{method} {url}: not attempted"));
+        for attempt in 0..self.attempts.max(1) {
+            let mut req = self.http.request(method.clone(), &url);
+            if method == reqwest::Method::PUT {
+                req = req.header("X-aws-ec2-metadata-token-ttl-seconds", TOKEN_TTL_SECONDS.to_string());
+            }
+            if let Some(t) = token {
+                req = req.header("X-aws-ec2-metadata-token", t);
+            }
+            let result = req.send();
+            let outcome = match result {
+                Err(e) if e.is_connect() => {
+                    Failure::Connect(format!("{method} {url}: cannot connect ({})", root_cause(&e)))
+                }
+                Err(e) if e.is_timeout() => {
+                    return Err(Failure::Timeout(format!(
+                        "{method} {url}: no answer within {} s",
+                        self.request_timeout.as_secs_f32()
+                    )));
+                }
+                Err(e) => Failure::Other(format!("{method} {url}: {}", root_cause(&e))),
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    if resp.status().is_redirection() {
+                        let to = resp.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("?");
+                        return Err(Failure::Redirect(format!(
+                            "{method} {url}: answered {status} redirecting to {to}; redirects are never followed"
+                        )));
+                    }
+                    if !resp.status().is_success() {
+                        let failure = Failure::Status(status, format!("{method} {url}: answered {status}"));
+                        if status >= 500 && attempt + 1 < self.attempts {
+                            last = failure;
+                            continue;
+                        }
+                        return Err(failure);
+                    }
+                    return read_capped(resp, &method, &url);
+                }
+            };
+            last = outcome;
+        }
+        Err(last)
+    }
+
+    fn get(&self, path: &str, token: Option<&str>) -> Result<Body, Failure> {
+        self.send(reqwest::Method::GET, path, token)
+    }
+
+    fn token(&self) -> Result<String, Failure> {
+        let body = self.send(reqwest::Method::PUT, "/latest/api/token", None)?;
+        let token = String::from_utf8(body.to_vec())
+            .map_err(|_| Failure::Other(format!("PUT {}: the token is not text", self.url("/latest/api/token"))))?;
+        if token.trim().is_empty() {
+            return Err(Failure::Other(format!("PUT {}: empty token", self.url("/latest/api/token"))));
+        }
+        Ok(token.trim().to_string())
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur: &dyn std::error::Error = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+fn read_capped(resp: reqwest::blocking::Response, method: &reqwest::Method, url: &str) -> Result<Body, Failure> {
+    let mut body = Zeroizing::new(Vec::new());
+    let mut limited = resp.take(MAX_BODY as u64 + 1);
+    match limited.read_to_end(&mut body) {
+        Ok(_) if body.len() > MAX_BODY => {
+            Err(Failure::TooLarge(format!("{method} {url}: response larger than {} KiB", MAX_BODY / 1024)))
+        }
+        Ok(_) => Ok(body),
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+            Err(Failure::Timeout(format!("{method} {url}: response body not received in time")))
+        }
+        Err(e) => Err(Failure::Other(format!("{method} {url}: reading the response: {e}"))),
+    }
+}
+
+/// Parses a JSON body, or says what was wrong with it (never quoting it).
+fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8], url: &str) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| {
+        let what = match e.classify() {
+            serde_json::error::Category::Eof => "truncated JSON",
+            serde_json::error::Category::Syntax => "not valid JSON",
+            _ => "JSON of an unexpected shape",
+        };
+        format!("GET {url}: {what} (line {}, column {})", e.line(), e.column())
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct IamInfo {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    instance_profile_arn: Option<String>,
+    #[serde(default)]
+    instance_profile_id: Option<String>,
+}
+
+/// Only the key ID of the role's credentials is kept: serde skips the
+/// secret and token fields without storing them, and the body holding them
+/// is zeroed when dropped.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RoleCredentials {
+    #[serde(default)]
+    access_key_id: Option<String>,
+}
+
+/// Asks IMDS everything the verdict needs. Never fails: what went wrong is
+/// in the report's state, detail and notes.
+pub fn probe(opts: &ImdsOptions) -> ImdsReport {
+    let start = Instant::now();
+    let mut report = ImdsReport {
+        endpoint: opts.endpoint.clone(),
+        state: ImdsState::Unreachable,
+        detail: String::new(),
+        v1_allowed: None,
+        identity: None,
+        role: RoleStatus::Unknown { reason: String::new() },
+        notes: Vec::new(),
+        elapsed_ms: 0,
+    };
+    if let Some(why) = &opts.disabled_by {
+        report.state = ImdsState::Disabled;
+        report.detail = format!("IMDS was not queried: {why}");
+        report.role = RoleStatus::Unknown { reason: report.detail.clone() };
+        return report;
+    }
+    let http = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(opts.connect_timeout)
+        .timeout(opts.request_timeout)
+        .pool_max_idle_per_host(1)
+        .user_agent(concat!("rolecall/", env!("CARGO_PKG_VERSION")))
+        .build();
+    let http = match http {
+        Ok(h) => h,
+        Err(e) => {
+            report.state = ImdsState::Error;
+            report.detail = format!("cannot build an HTTP client: {}", root_cause(&e));
+            report.role = RoleStatus::Unknown { reason: report.detail.clone() };
+            return report;
+        }
+    };
+    let client = Client {
+        http,
+        base: opts.endpoint.trim_end_matches('/').to_string(),
+        request_timeout: opts.request_timeout,
+        attempts: opts.attempts,
+    };
+    run_probe(&client, &mut report);
+    report.elapsed_ms = start.elapsed().as_millis() as u64;
+    tracing::info!(state = ?report.state, detail = %report.detail, "IMDS probe done");
+    report
+}
+
+fn run_probe(client: &Client, report: &mut ImdsReport) {
+    let unknown = |report: &mut ImdsReport, state, detail: String| {
+        report.state = state;
+        report.role = RoleStatus::Unknown { reason: detail.clone() };
+        report.detail = detail;
+    };
+    let token = match client.token() {
+        Ok(t) => {
+            report.state = ImdsState::Available;
+            report.detail = "IMDSv2 issued a session token".to_string();
+            Some(t)
+        }
+        Err(Failure::Connect(m)) => {
+            return unknown(report, ImdsState::Unreachable, format!("not on EC2, or IMDS unreachable: {m}"));
+        }
+        Err(Failure::Status(403, m)) => {
+            return unknown(report, ImdsState::Off, format!("IMDS is turned off on this instance ({m})"));
+        }
+        Err(Failure::Status(400, m)) => {
+            return unknown(report, ImdsState::Error, format!("IMDS rejected the token request as invalid ({m})"));
+        }
+        Err(Failure::Timeout(m)) => {
+            // Connected but no answer to the PUT. If a tokenless GET is
+            // answered, the PUT response was dropped on its way here: the hop limit.
+            match client.get("/latest/meta-data/", None) {
+                Ok(_) => {
+                    report.state = ImdsState::HopLimit;
+                    report.v1_allowed = Some(true);
+                    report.detail = format!(
+                        "the IMDSv2 token request went unanswered ({m}) while a tokenless request was answered: \
+                         the PUT response hop limit is too low for this network namespace; continuing with IMDSv1"
+                    );
+                    None
+                }
+                Err(Failure::Status(401, _)) => {
+                    report.v1_allowed = Some(false);
+                    return unknown(
+                        report,
+                        ImdsState::HopLimit,
+                        format!(
+                            "the IMDSv2 token request went unanswered ({m}) and IMDSv1 is disabled: the PUT response \
+                             hop limit is too low for this network namespace"
+                        ),
+                    );
+                }
+                Err(e) => {
+                    return unknown(report, ImdsState::Unreachable, format!("IMDS did not answer: {m}; then {e}"));
+                }
+            }
+        }
+        Err(Failure::Status(404 | 405, m)) => match client.get("/latest/meta-data/", None) {
+            Ok(_) => {
+                report.state = ImdsState::V1Only;
+                report.v1_allowed = Some(true);
+                report.detail = format!("IMDS does not issue tokens ({m}); continuing without one");
+                None
+            }
+            Err(e) => return unknown(report, ImdsState::Error, format!("{m}; then {e}")),
+        },
+        Err(e) => return unknown(report, ImdsState::Error, e.to_string()),
+    };
+    let mut token = token;
+
+    // A GET that retries once with a fresh token if the token is refused.
+    let mut get = |path: &str| -> Result<Body, Failure> {
+        match client.get(path, token.as_deref()) {
+            Err(Failure::Status(401, _)) if token.is_some() => {
+                token = Some(client.token()?);
+                client.get(path, token.as_deref())
+            }
+            other => other,
+        }
+    };
+
+    // Identity: account, region, instance.
+    let doc_path = "/latest/dynamic/instance-identity/document";
+    match get(doc_path) {
+        Ok(body) => match parse_json::<Identity>(&body, &client.url(doc_path)) {
+            Ok(id) => report.identity = Some(id),
+            Err(m) => report.notes.push(m),
+        },
+        Err(Failure::Status(401, m)) => {
+            return unknown(report, ImdsState::Error, format!("IMDS refused a fresh token ({m})"));
+        }
+        Err(e @ (Failure::Redirect(_) | Failure::TooLarge(_))) => {
+            return unknown(report, ImdsState::Error, e.to_string());
+        }
+        Err(e) => report.notes.push(format!("no instance identity document: {e}")),
+    }
+
+    // The role: iam/info names the instance profile, security-credentials/ the role.
+    let info_path = "/latest/meta-data/iam/info";
+    let mut info: Option<IamInfo> = None;
+    match get(info_path) {
+        Ok(body) => match parse_json::<IamInfo>(&body, &client.url(info_path)) {
+            Ok(i) if i.code.as_deref().is_none_or(|c| c == "Success") => info = Some(i),
+            Ok(i) => report.notes.push(format!("{}: Code {}", client.url(info_path), i.code.unwrap_or_default())),
+            Err(m) => return unknown(report, ImdsState::Error, m),
+        },
+        Err(Failure::Status(404, _)) => {
+            report.role = RoleStatus::None;
+            report.detail.push_str("; no IAM role is attached (iam/info: 404)");
+            return check_v1(client, report);
+        }
+        Err(Failure::Status(401, m)) => {
+            return unknown(report, ImdsState::Error, format!("IMDS refused a fresh token ({m})"));
+        }
+        Err(e @ (Failure::Redirect(_) | Failure::TooLarge(_) | Failure::Timeout(_))) => {
+            return unknown(report, ImdsState::Error, e.to_string());
+        }
+        Err(e) => report.notes.push(e.to_string()),
+    }
+    let list_path = "/latest/meta-data/iam/security-credentials/";
+    let role_name = match get(list_path) {
+        Ok(body) => String::from_utf8_lossy(&body).lines().map(str::trim).find(|l| !l.is_empty()).map(str::to_string),
+        Err(Failure::Status(404, _)) => None,
+        Err(e) => return unknown(report, ImdsState::Error, e.to_string()),
+    };
+    let Some(role_name) = role_name else {
+        report.role = RoleStatus::None;
+        report.detail.push_str("; no IAM role is attached (empty role list)");
+        return check_v1(client, report);
+    };
+    if role_name.len() > 128 || !role_name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b)) {
+        return unknown(report, ImdsState::Error, format!("GET {}: not a role name", client.url(list_path)));
+    }
+    let creds_path = format!("{list_path}{role_name}");
+    let session_key_id = match get(&creds_path) {
+        Ok(body) => match parse_json::<RoleCredentials>(&body, &client.url(&creds_path)) {
+            Ok(c) => c.access_key_id.and_then(|k| KeyId::parse(k.as_bytes())),
+            Err(m) => {
+                report.notes.push(m);
+                None
+            }
+        },
+        Err(e) => {
+            report.notes.push(format!("role credentials not readable: {e}"));
+            None
+        }
+    };
+    report.detail.push_str(&format!("; role {role_name} is attached"));
+    report.role = RoleStatus::Attached {
+        role_name,
+        instance_profile_arn: info.as_ref().and_then(|i| i.instance_profile_arn.clone()),
+        instance_profile_id: info.and_then(|i| i.instance_profile_id),
+        session_key_id,
+    };
+    check_v1(client, report)
+}
+
+/// IMDSv1 is open if a request without a token is answered. On such an
+/// instance this probe itself counts once in CloudWatch `MetadataNoToken`.
+fn check_v1(client: &Client, report: &mut ImdsReport) {
+    if report.v1_allowed.is_some() {
+        return;
+    }
+    report.v1_allowed = match client.get("/latest/meta-data/", None) {
+        Ok(_) => Some(true),
+        Err(Failure::Status(401, _)) => Some(false),
+        Err(e) => {
+            report.notes.push(format!("IMDSv1 check inconclusive: {e}"));
+            None
+        }
+    };
+}

@@ -1,0 +1,241 @@
+//! Joins what IMDS said about the role with what the scan found: assesses
+//! each finding (whose account, expected or live) and decides one verdict,
+//! which `--fail-on` turns into an exit code.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::exit::Outcome;
+use crate::finding::{AccountRelation, Assessment, Finding, Kind, Location};
+use crate::imds::{ImdsReport, RoleStatus};
+
+/// The answer to "does this instance rely on static AWS credentials despite
+/// having an IAM role?".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerdictKind {
+    /// A role is attached and no live static credential was found.
+    Pass,
+    /// A role is attached and live static credentials were found.
+    StaticCredentialsDespiteRole,
+    /// No role is attached and live static credentials were found.
+    NoRoleStaticCredentials,
+    /// No role is attached and nothing was found.
+    NoRole,
+    /// IMDS could not say whether a role is attached; findings still count.
+    RoleUnknown,
+}
+
+impl fmt::Display for VerdictKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            VerdictKind::Pass => "PASS",
+            VerdictKind::StaticCredentialsDespiteRole => "STATIC CREDENTIALS DESPITE ROLE",
+            VerdictKind::NoRoleStaticCredentials => "NO ROLE, STATIC CREDENTIALS",
+            VerdictKind::NoRole => "NO ROLE",
+            VerdictKind::RoleUnknown => "ROLE UNKNOWN",
+        })
+    }
+}
+
+/// One condition that can fail the run (`--fail-on`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailOn {
+    /// Verdict: static credentials despite role.
+    StaticDespiteRole,
+    /// Verdict: no role, static credentials.
+    NoRoleStatic,
+    /// Verdict: no role (and nothing found).
+    NoRole,
+    /// Role unknown and live static credentials found.
+    RoleUnknownStatic,
+    /// Role unknown, whatever was found.
+    RoleUnknown,
+    /// Any live static credential, whatever the role (an image gate).
+    Credentials,
+    /// IMDSv1 is still allowed.
+    Imdsv1,
+    /// Never fail on what was found (fleet report mode); errors still exit 2.
+    Never,
+}
+
+/// The documented default: every verdict but pass fails, except role
+/// unknown with nothing found.
+pub const DEFAULT_FAIL_ON: &[FailOn] =
+    &[FailOn::StaticDespiteRole, FailOn::NoRoleStatic, FailOn::NoRole, FailOn::RoleUnknownStatic];
+
+impl FromStr for FailOn {
+    type Err = String;
+    fn from_str(s: &str) -> Result<FailOn, String> {
+        <FailOn as clap::ValueEnum>::from_str(s, false)
+    }
+}
+
+/// A credential the operator declared expected (configuration `[[expected]]`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expected {
+    pub key_id: Option<String>,
+    pub fingerprint: Option<String>,
+    /// Matches findings in this file, or under this directory.
+    pub path: Option<PathBuf>,
+    pub reason: String,
+}
+
+impl Expected {
+    fn matches(&self, f: &Finding) -> bool {
+        let key = self.key_id.as_deref().is_none_or(|k| f.key_id.as_ref().is_some_and(|id| id.as_str() == k));
+        let fp = self.fingerprint.as_deref().is_none_or(|x| x == f.fingerprint);
+        let path = self.path.as_deref().is_none_or(|p| match &f.location {
+            Location::File { path, .. } => path.starts_with(p),
+        });
+        let constrained = self.key_id.is_some() || self.fingerprint.is_some() || self.path.is_some();
+        constrained && key && fp && path
+    }
+}
+
+/// Where the platform itself keeps temporary credentials, and why.
+#[derive(Clone, Debug)]
+pub struct PlatformFile {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// The SSM agent's own credential files. Only temporary (ASIA) keys in them
+/// are expected: the agent never writes a long-term key.
+pub fn platform_files(host_root: &Path, env: &[(String, String)]) -> Vec<PlatformFile> {
+    let mut files = vec![PlatformFile {
+        path: host_root.join("var/lib/amazon/ssm/credentials"),
+        reason: "the SSM agent's own temporary credentials (Default Host Management Configuration)".to_string(),
+    }];
+    let var = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    // Under Run Command the agent names its shared credentials file in
+    // AWS_SHARED_CREDENTIALS_FILE; only trust it when the agent's own markers are set.
+    if let (Some(file), Some(_)) = (var("AWS_SHARED_CREDENTIALS_FILE"), var("AWS_SSM_INSTANCE_ID")) {
+        let file = Path::new(file);
+        let file = if host_root == Path::new("/") {
+            file.to_path_buf()
+        } else {
+            host_root.join(file.strip_prefix("/").unwrap_or(file))
+        };
+        files.push(PlatformFile {
+            path: file,
+            reason: "the SSM agent's shared temporary credentials for Run Command (AWS_SHARED_CREDENTIALS_FILE)"
+                .to_string(),
+        });
+    }
+    files
+}
+
+/// The verdict and the numbers behind it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    pub verdict: VerdictKind,
+    /// One sentence: the verdict, the role, and how many live credentials.
+    pub summary: String,
+    /// Findings that count: usable credentials that are not expected.
+    pub live_credentials: usize,
+    /// Findings with a key ID but no secret next to it.
+    pub key_ids_without_secret: usize,
+    pub expected_credentials: usize,
+    pub role_credential_copies: usize,
+    pub other_account_keys: usize,
+    pub imdsv1_allowed: Option<bool>,
+    /// The `--fail-on` conditions that hold.
+    pub failed_conditions: Vec<FailOn>,
+    pub exit_code: u8,
+}
+
+impl Verdict {
+    pub fn outcome(&self) -> Outcome {
+        if self.failed_conditions.is_empty() { Outcome::Clean } else { Outcome::Findings }
+    }
+}
+
+/// Assesses every finding and decides the verdict.
+pub fn decide(
+    imds: &ImdsReport,
+    findings: &mut [Finding],
+    expected: &[Expected],
+    platform: &[PlatformFile],
+    fail_on: &[FailOn],
+) -> Verdict {
+    let own_account = imds.identity.as_ref().and_then(|i| i.account_id.clone());
+    let role_key = match &imds.role {
+        RoleStatus::Attached { session_key_id, .. } => session_key_id.clone(),
+        _ => None,
+    };
+    for f in findings.iter_mut() {
+        let mut a = Assessment {
+            account_relation: match (f.account(), &own_account) {
+                (Some(k), Some(own)) if k.to_string() == *own => AccountRelation::SameAccount,
+                (Some(_), Some(_)) => AccountRelation::OtherAccount,
+                _ => AccountRelation::Unknown,
+            },
+            role_credentials_copy: f.kind == Kind::Temporary && role_key.is_some() && f.key_id == role_key,
+            ..Assessment::default()
+        };
+        a.expected = expected.iter().find(|e| e.matches(f)).map(|e| e.reason.clone()).or_else(|| {
+            let Location::File { path, .. } = &f.location;
+            platform.iter().find(|p| f.kind == Kind::Temporary && *path == p.path).map(|p| p.reason.clone())
+        });
+        a.live = f.has_secret() && a.expected.is_none();
+        f.assessment = a;
+    }
+    let live = findings.iter().filter(|f| f.assessment.live).count();
+    let verdict = match (&imds.role, live > 0) {
+        (RoleStatus::Attached { .. }, false) => VerdictKind::Pass,
+        (RoleStatus::Attached { .. }, true) => VerdictKind::StaticCredentialsDespiteRole,
+        (RoleStatus::None, true) => VerdictKind::NoRoleStaticCredentials,
+        (RoleStatus::None, false) => VerdictKind::NoRole,
+        (RoleStatus::Unknown { .. }, _) => VerdictKind::RoleUnknown,
+    };
+    let mut failed: Vec<FailOn> = fail_on
+        .iter()
+        .copied()
+        .filter(|c| match c {
+            FailOn::StaticDespiteRole => verdict == VerdictKind::StaticCredentialsDespiteRole,
+            FailOn::NoRoleStatic => verdict == VerdictKind::NoRoleStaticCredentials,
+            FailOn::NoRole => verdict == VerdictKind::NoRole,
+            FailOn::RoleUnknownStatic => verdict == VerdictKind::RoleUnknown && live > 0,
+            FailOn::RoleUnknown => verdict == VerdictKind::RoleUnknown,
+            FailOn::Credentials => live > 0,
+            FailOn::Imdsv1 => imds.v1_allowed == Some(true),
+            FailOn::Never => false,
+        })
+        .collect();
+    if fail_on.contains(&FailOn::Never) {
+        failed.clear();
+    }
+    failed.sort();
+    failed.dedup();
+    let role_text = match &imds.role {
+        RoleStatus::Attached { role_name, .. } => format!("role {role_name} is attached"),
+        RoleStatus::None => "no role is attached".to_string(),
+        RoleStatus::Unknown { .. } => "whether a role is attached is unknown".to_string(),
+    };
+    let live_text = match live {
+        0 => "no live static credential found".to_string(),
+        1 => "1 live static credential found".to_string(),
+        n => format!("{n} live static credentials found"),
+    };
+    Verdict {
+        verdict,
+        summary: format!("{verdict}: {role_text}; {live_text}"),
+        live_credentials: live,
+        key_ids_without_secret: findings.iter().filter(|f| f.key_id.is_some() && !f.has_secret()).count(),
+        expected_credentials: findings.iter().filter(|f| f.assessment.expected.is_some()).count(),
+        role_credential_copies: findings.iter().filter(|f| f.assessment.role_credentials_copy).count(),
+        other_account_keys: findings
+            .iter()
+            .filter(|f| f.assessment.account_relation == AccountRelation::OtherAccount)
+            .count(),
+        imdsv1_allowed: imds.v1_allowed,
+        exit_code: if failed.is_empty() { Outcome::Clean.code() } else { Outcome::Findings.code() },
+        failed_conditions: failed,
+    }
+}

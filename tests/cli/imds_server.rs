@@ -1,0 +1,313 @@
+//! An IMDS test server: a real HTTP/1.1 server on 127.0.0.1 on a free port
+//! that speaks IMDSv2 as AWS documents it (token PUT with a TTL of 1 to
+//! 21600 seconds echoed in the response, 400 on a bad TTL, 401 on a missing
+//! or expired token when tokens are required, 404 for what does not exist),
+//! with modes for the ways a real one misbehaves.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The role's credentials as the server hands them out. Tests assert that
+/// neither secret ever appears in rolecall's output.
+pub const ROLE_SECRET: &str = "Rr0leSecretKeyFromImdsDoNotLeak0123456789";
+pub const ROLE_TOKEN: &str = "IQoJRoleSessionTokenFromImdsDoNotLeakAAAABBBBCCCCDDDDEEEEFFFFGGGGHHHH";
+pub const ACCOUNT: &str = "123456789012";
+pub const ROLE: &str = "app-role";
+/// Decodes to account 123456789012 (moto's STS account).
+pub const ROLE_SESSION_KEY: &str = "ASIARZPUZDIKEWHJY2HX";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// IMDSv2 only (HttpTokens=required).
+    TokenRequired,
+    /// IMDSv1 still open (HttpTokens=optional).
+    TokenOptional,
+    /// Every token PUT is answered 400, as for a missing or out-of-range TTL.
+    RejectTtl,
+    /// Tokens expire as soon as they are issued: every GET with one gets 401.
+    ExpiredTokens,
+    /// No instance profile: iam/info and the role list are 404.
+    NoRole,
+    /// iam/info answers, but the role list is empty.
+    EmptyRoleList,
+    /// HttpEndpoint=disabled: 403 to everything.
+    Disabled,
+    /// The token PUT is never answered (hop limit), tokenless GETs are (v1 open).
+    DropPutV1Open,
+    /// The token PUT is never answered and tokens are required.
+    DropPutV2Required,
+    /// Every response comes after `SLOW`.
+    Slow,
+    /// iam/info answers 100 MB.
+    Oversized,
+    /// iam/info answers something that is not JSON.
+    Garbage,
+    /// iam/info answers JSON cut short.
+    TruncatedJson,
+    /// iam/info answers a 302 to another server.
+    Redirect,
+}
+
+pub const SLOW: Duration = Duration::from_secs(8);
+
+/// One request as the server saw it.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    pub status: u16,
+}
+
+pub struct Server {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    requests: Arc<Mutex<Vec<Request>>>,
+    /// Where a redirect points, for `Mode::Redirect`.
+    pub redirect_target: Option<String>,
+}
+
+struct State {
+    mode: Mode,
+    tokens: Mutex<HashMap<String, Instant>>,
+    counter: AtomicU64,
+    requests: Arc<Mutex<Vec<Request>>>,
+    redirect_to: String,
+}
+
+impl Server {
+    pub fn start(mode: Mode) -> Server {
+        Server::start_with_redirect(mode, "http://127.0.0.1:1/elsewhere".to_string())
+    }
+
+    pub fn start_with_redirect(mode: Mode, redirect_to: String) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let state = Arc::new(State {
+            mode,
+            tokens: Mutex::new(HashMap::new()),
+            counter: AtomicU64::new(0),
+            requests: Arc::clone(&requests),
+            redirect_to: redirect_to.clone(),
+        });
+        let stop2 = Arc::clone(&stop);
+        thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let state = Arc::clone(&state);
+                thread::spawn(move || serve(conn, &state));
+            }
+        });
+        Server { port, stop, requests, redirect_target: Some(redirect_to) }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn serve(conn: TcpStream, state: &State) {
+    conn.set_read_timeout(Some(Duration::from_secs(30))).ok();
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut conn = conn;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let (Some(method), Some(path)) = (parts.next(), parts.next()) else { return };
+        let (method, path) = (method.to_string(), path.to_string());
+        let mut headers = HashMap::new();
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+            }
+        }
+        if let Some(n) = headers.get("content-length").and_then(|v| v.parse::<usize>().ok()) {
+            let mut body = vec![0; n.min(1 << 20)];
+            let _ = reader.read_exact(&mut body);
+        }
+        let response = respond(state, &method, &path, &headers);
+        state.requests.lock().unwrap().push(Request { method, path, headers, status: response.status });
+        match response.body {
+            Body::Never => {
+                // The response is dropped on its way: hold the connection, say nothing.
+                thread::sleep(Duration::from_secs(60));
+                return;
+            }
+            Body::Text(text) => {
+                if state.mode == Mode::Slow {
+                    thread::sleep(SLOW);
+                }
+                let mut head = format!(
+                    "HTTP/1.1 {} {}\r\nContent-Type: text/plain\r\nServer: EC2ws\r\nContent-Length: {}\r\n",
+                    response.status,
+                    reason(response.status),
+                    text.len()
+                );
+                for (k, v) in &response.headers {
+                    head.push_str(&format!("{k}: {v}\r\n"));
+                }
+                head.push_str("\r\n");
+                if conn.write_all(head.as_bytes()).and_then(|_| conn.write_all(text.as_bytes())).is_err() {
+                    return;
+                }
+            }
+            Body::Huge(len) => {
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {len}\r\n\r\n");
+                let _ = conn.write_all(head.as_bytes());
+                let block = vec![b'{'; 64 * 1024];
+                let mut sent = 0;
+                while sent < len {
+                    if conn.write_all(&block).is_err() {
+                        return;
+                    }
+                    sent += block.len();
+                }
+            }
+        }
+    }
+}
+
+enum Body {
+    Text(String),
+    Huge(usize),
+    Never,
+}
+
+struct Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Body,
+}
+
+fn text(status: u16, body: impl Into<String>) -> Response {
+    Response { status, headers: Vec::new(), body: Body::Text(body.into()) }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        302 => "Found",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        _ => "Whatever",
+    }
+}
+
+fn respond(state: &State, method: &str, path: &str, headers: &HashMap<String, String>) -> Response {
+    let mode = state.mode;
+    if mode == Mode::Disabled {
+        return text(403, "Forbidden");
+    }
+    if method == "PUT" {
+        if matches!(mode, Mode::DropPutV1Open | Mode::DropPutV2Required) {
+            return Response { status: 0, headers: Vec::new(), body: Body::Never };
+        }
+        if path != "/latest/api/token" || headers.contains_key("x-forwarded-for") {
+            return text(403, "Forbidden");
+        }
+        let ttl = headers.get("x-aws-ec2-metadata-token-ttl-seconds").and_then(|v| v.parse::<u64>().ok());
+        let Some(ttl) = ttl.filter(|t| (1..=21600).contains(t)) else {
+            return text(400, "Bad Request");
+        };
+        if mode == Mode::RejectTtl {
+            return text(400, "Bad Request");
+        }
+        let token = format!("token-{}-{}", state.counter.fetch_add(1, Ordering::SeqCst), std::process::id());
+        let expires =
+            if mode == Mode::ExpiredTokens { Instant::now() } else { Instant::now() + Duration::from_secs(ttl) };
+        state.tokens.lock().unwrap().insert(token.clone(), expires);
+        return Response {
+            status: 200,
+            headers: vec![("X-aws-ec2-metadata-token-ttl-seconds".into(), ttl.to_string())],
+            body: Body::Text(token),
+        };
+    }
+    if method != "GET" {
+        return text(405, "Method Not Allowed");
+    }
+    match headers.get("x-aws-ec2-metadata-token") {
+        Some(t) => {
+            let valid = state.tokens.lock().unwrap().get(t).is_some_and(|exp| *exp > Instant::now());
+            if !valid {
+                return text(401, "Unauthorized");
+            }
+        }
+        None if matches!(mode, Mode::TokenOptional | Mode::DropPutV1Open) => {}
+        None => return text(401, "Unauthorized"),
+    }
+    let role = !matches!(mode, Mode::NoRole);
+    match path {
+        "/latest/meta-data/" => text(200, "ami-id\nhostname\niam/\ninstance-id\nplacement/\n"),
+        "/latest/dynamic/instance-identity/document" => text(
+            200,
+            format!(
+                r#"{{"accountId":"{ACCOUNT}","architecture":"x86_64","availabilityZone":"us-east-1a","billingProducts":null,"imageId":"ami-0abcdef1234567890","instanceId":"i-0123456789abcdef0","instanceType":"t3.micro","pendingTime":"2026-11-20T10:00:00Z","privateIp":"10.0.0.12","region":"us-east-1","version":"2017-09-30"}}"#
+            ),
+        ),
+        "/latest/meta-data/iam/info" if role => match mode {
+            Mode::Oversized => Response { status: 200, headers: Vec::new(), body: Body::Huge(100 << 20) },
+            Mode::Garbage => text(200, "<html><body>Gateway says hello</body></html>"),
+            Mode::TruncatedJson => text(200, r#"{"Code":"Success","InstanceProfileArn":"arn:aws:iam::1234"#),
+            Mode::Redirect => Response {
+                status: 302,
+                headers: vec![("Location".into(), state.redirect_to.clone())],
+                body: Body::Text(String::new()),
+            },
+            _ => text(
+                200,
+                format!(
+                    r#"{{"Code":"Success","LastUpdated":"2026-11-23T00:00:00Z","InstanceProfileArn":"arn:aws:iam::{ACCOUNT}:instance-profile/app-profile","InstanceProfileId":"AIPA5BOGHHXZELSK34VU4"}}"#
+                ),
+            ),
+        },
+        "/latest/meta-data/iam/security-credentials/" if role => {
+            text(200, if mode == Mode::EmptyRoleList { String::new() } else { ROLE.to_string() })
+        }
+        p if role
+            && mode != Mode::EmptyRoleList
+            && p == format!("/latest/meta-data/iam/security-credentials/{ROLE}") =>
+        {
+            text(
+                200,
+                format!(
+                    r#"{{"Code":"Success","LastUpdated":"2026-11-23T00:00:00Z","Type":"AWS-HMAC","AccessKeyId":"{ROLE_SESSION_KEY}","SecretAccessKey":"{ROLE_SECRET}","Token":"{ROLE_TOKEN}","Expiration":"2026-11-23T06:00:00Z"}}"#
+                ),
+            )
+        }
+        _ => text(404, "Not Found"),
+    }
+}
