@@ -55,8 +55,19 @@ fn token_required_role_attached_passes() {
     let ttl: u64 = put.headers["x-aws-ec2-metadata-token-ttl-seconds"].parse().unwrap();
     assert!((1..=21600).contains(&ttl));
     assert!(reqs.iter().all(|q| q.status != 400), "{reqs:?}");
-    let with_token = reqs.iter().filter(|q| q.method == "GET" && q.headers.contains_key("x-aws-ec2-metadata-token"));
-    assert!(with_token.count() >= 4);
+    let with_token: Vec<&str> = reqs
+        .iter()
+        .filter(|q| q.method == "GET" && q.headers.contains_key("x-aws-ec2-metadata-token"))
+        .map(|q| q.path.as_str())
+        .collect();
+    for path in [
+        "/latest/dynamic/instance-identity/document",
+        "/latest/meta-data/iam/info",
+        "/latest/meta-data/iam/security-credentials/",
+        "/latest/meta-data/iam/security-credentials/app-role",
+    ] {
+        assert!(with_token.contains(&path), "{path} not asked with a token: {with_token:?}");
+    }
 }
 
 #[test]

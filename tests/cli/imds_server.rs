@@ -68,8 +68,6 @@ pub struct Server {
     port: u16,
     stop: Arc<AtomicBool>,
     requests: Arc<Mutex<Vec<Request>>>,
-    /// Where a redirect points, for `Mode::Redirect`.
-    pub redirect_target: Option<String>,
 }
 
 struct State {
@@ -95,7 +93,7 @@ impl Server {
             tokens: Mutex::new(HashMap::new()),
             counter: AtomicU64::new(0),
             requests: Arc::clone(&requests),
-            redirect_to: redirect_to.clone(),
+            redirect_to,
         });
         let stop2 = Arc::clone(&stop);
         thread::spawn(move || {
@@ -108,7 +106,7 @@ impl Server {
                 thread::spawn(move || serve(conn, &state));
             }
         });
-        Server { port, stop, requests, redirect_target: Some(redirect_to) }
+        Server { port, stop, requests }
     }
 
     pub fn url(&self) -> String {
