@@ -391,3 +391,23 @@ fn malformed_configuration_is_a_usage_error() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("parsing configuration"), "{}", run.stderr);
 }
+
+/// moto_server (from PyPI, installed by tests/run.sh) serves an IMDS stub:
+/// tokens without the TTL echo, no iam/info (500), no identity document
+/// (404). The probe still learns the role from the role list.
+#[test]
+fn against_moto_server() {
+    let Some(python) = oracle_python() else { return };
+    let (_moto, url) = start_moto(&python);
+    let t = clean_tree();
+    let run = scan_json_imds(&url, [t.root()]);
+    let r = run.json();
+    assert_eq!(r["imds"]["state"], "available", "{}", run.stdout);
+    assert_eq!(r["role"]["status"], "attached");
+    assert_eq!(r["role"]["role_name"], "default-role");
+    assert_eq!(r["role"]["instance_profile_arn"], Value::Null);
+    let notes = r["imds"]["notes"].to_string();
+    assert!(notes.contains("iam/info: answered 500") && notes.contains("no instance identity document"), "{notes}");
+    assert_eq!(r["verdict"]["verdict"], "pass");
+    assert_eq!(run.code, 0);
+}

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::imds_server::{self, Mode, Server};
 use crate::util::*;
 
 const SECRET: &str = "5dkLVuqpZhD6V3Zym1hivdSHOzh6FGPjwplXD+5f";
@@ -25,9 +26,10 @@ pub fn formats() -> Vec<String> {
     values.split(',').map(|v| v.trim().to_string()).collect()
 }
 
-/// Fails if any secret, or any 12-character piece of one, is in `text`.
+/// Fails if any secret, or any 12-character piece of one, is in `text`:
+/// the planted ones and the role credentials the IMDS test server hands out.
 pub fn assert_no_secret(text: &str, what: &str) {
-    for s in [SECRET, SECRET2, TOKEN] {
+    for s in [SECRET, SECRET2, TOKEN, imds_server::ROLE_SECRET, imds_server::ROLE_TOKEN] {
         for piece in s.as_bytes().windows(12) {
             let piece = std::str::from_utf8(piece).unwrap();
             assert!(!text.contains(piece), "{what} contains part of a secret ({piece}):\n{text}");
@@ -54,9 +56,11 @@ fn no_format_at_any_verbosity_prints_a_secret() {
     let t = planted_tree();
     let formats = formats();
     assert!(formats.contains(&"json".to_string()) && formats.contains(&"text".to_string()), "{formats:?}");
+    // A role is attached, so the probe reads (and must drop) role credentials.
+    let server = Server::start(Mode::TokenOptional);
     for format in &formats {
         for verbosity in ["-q", "-v", "-vvv"] {
-            let mut cmd = rolecall();
+            let mut cmd = rolecall_with_imds(&server.url());
             cmd.args(["scan", verbosity, "--format", format]).arg(t.root()).env("RUST_LOG", "trace");
             let run = run_with_limit(cmd, Duration::from_secs(60));
             assert_eq!(run.code, 1, "{format} {verbosity}: {}", run.stderr);

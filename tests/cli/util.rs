@@ -199,3 +199,53 @@ pub fn key_id_for_account(prefix: &str, account: u64, salt: u64) -> String {
     let body: String = (0..16).rev().map(|i| alphabet[((bits >> (i * 5)) & 31) as usize] as char).collect();
     format!("{prefix}{body}")
 }
+
+/// The Python that has botocore and moto (set up by tests/run.sh), or None
+/// when they are missing and the run does not require them.
+pub fn oracle_python() -> Option<PathBuf> {
+    let candidate = std::env::var_os("ROLECALL_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pyenv/bin/python"));
+    let ok = Command::new(&candidate)
+        .args(["-c", "import botocore, moto"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        return Some(candidate);
+    }
+    if std::env::var_os("ROLECALL_REQUIRE_ORACLES").is_some() {
+        panic!("botocore and moto are required: run bash tests/run.sh, which installs them");
+    }
+    eprintln!("SKIPPED: botocore/moto not installed (bash tests/run.sh installs them)");
+    None
+}
+
+/// A child process killed when dropped.
+pub struct Child(pub std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts moto's server on a free loopback port and waits until it answers.
+pub fn start_moto(python: &Path) -> (Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(python)
+        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start moto_server");
+    let child = Child(child);
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(30), "moto_server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (child, format!("http://127.0.0.1:{port}"))
+}
