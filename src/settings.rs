@@ -187,3 +187,42 @@ pub fn load_rules(dir: Option<&Path>) -> Result<RuleSet> {
         None => RuleSet::embedded(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn imds(argv: &[&str], env: &[(&str, &str)]) -> Result<ImdsOptions> {
+        let mut full = vec!["rolecall", "scan"];
+        full.extend_from_slice(argv);
+        full.push("/nonexistent");
+        let Command::Scan(args) = Cli::try_parse_from(full).unwrap().command else { unreachable!() };
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        imds_options(&args, &env)
+    }
+
+    #[test]
+    fn endpoint_precedence_follows_the_sdks() {
+        assert_eq!(imds(&[], &[]).unwrap().endpoint, IPV4_ENDPOINT);
+        assert_eq!(imds(&["--imds-endpoint-mode", "ipv6"], &[]).unwrap().endpoint, "http://[fd00:ec2::254]");
+        let mode6 = [("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv6")];
+        assert_eq!(imds(&[], &mode6).unwrap().endpoint, IPV6_ENDPOINT);
+        assert_eq!(imds(&["--imds-endpoint-mode", "ipv4"], &mode6).unwrap().endpoint, IPV4_ENDPOINT);
+        let ep = [("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:8080/"), mode6[0]];
+        assert_eq!(imds(&[], &ep).unwrap().endpoint, "http://127.0.0.1:8080", "an endpoint beats a mode");
+        assert_eq!(imds(&["--imds-endpoint", "http://[::1]:9"], &ep).unwrap().endpoint, "http://[::1]:9");
+        assert!(imds(&[], &[("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "ipx")]).is_err());
+        assert!(imds(&["--imds-endpoint", "https://x"], &[]).is_err());
+    }
+
+    #[test]
+    fn disabling_follows_botocore() {
+        assert!(imds(&[], &[("AWS_EC2_METADATA_DISABLED", "true")]).unwrap().disabled_by.is_some());
+        assert!(imds(&[], &[("AWS_EC2_METADATA_DISABLED", "True")]).unwrap().disabled_by.is_some());
+        // botocore and the Rust SDK only disable on "true" (JS disables on anything but "false").
+        assert!(imds(&[], &[("AWS_EC2_METADATA_DISABLED", "1")]).unwrap().disabled_by.is_none());
+        assert!(imds(&["--no-imds"], &[]).unwrap().disabled_by.unwrap().contains("--no-imds"));
+    }
+}
