@@ -33,9 +33,23 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Files or directories to scan.
+    /// Files or directories to scan instead of the host [default: the host:
+    /// processes, users, system configuration, application directories].
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+
+    /// Scan a mounted image or chroot as if it were /: every default
+    /// location is looked up inside DIR, and running processes are not scanned.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Scan the whole root filesystem (one filesystem; pseudo filesystems never).
+    #[arg(long)]
+    pub full: bool,
+
+    /// Also scan this directory or file in a host scan (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub include: Vec<PathBuf>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]

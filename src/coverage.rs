@@ -95,6 +95,8 @@ pub struct Coverage {
     /// The paths the walk started from.
     pub roots: Vec<String>,
     pub files_scanned: u64,
+    /// Running processes whose environment was read.
+    pub processes_scanned: u64,
     pub bytes_scanned: u64,
     /// Things deliberately left alone, by reason.
     pub skipped: BTreeMap<SkipReason, u64>,

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -11,6 +11,7 @@ use zeroize::Zeroize;
 
 use crate::rules::{Capture, RuleSet, Severity};
 use crate::scan::LocatedMatch;
+use crate::sources::procenv::ProcessInfo;
 
 /// A captured value that may be secret. Its `Debug` and `Display` show only
 /// its fingerprint, it is not `Serialize`, and its bytes are zeroed on drop:
@@ -118,7 +119,7 @@ impl KeyId {
 
     /// The AWS documentation's example keys all end in `EXAMPLE`.
     fn is_documentation_example(&self) -> bool {
-        self.0.ends_with("EXAMPLE")
+        self.0.contains("EXAMPLE")
     }
 
     /// Fillers such as `AKIAXXXXXXXXXXXXXXXX`, `AKIATESTTESTTESTTEST` or
@@ -169,7 +170,7 @@ fn is_plausible_secret(s: &[u8]) -> bool {
 
 /// The AWS documentation's example secrets end in `EXAMPLEKEY`.
 fn is_example_secret(s: &[u8]) -> bool {
-    s.ends_with(b"EXAMPLEKEY")
+    memchr::memmem::find(s, b"EXAMPLE").is_some()
 }
 
 /// What a finding holds.
@@ -199,13 +200,32 @@ impl fmt::Display for Kind {
 pub enum Location {
     /// A file; line and column are 1-based, the column counted in bytes.
     File { path: PathBuf, line: u64, column: u64 },
+    /// A running process's environment variable (the first process seen;
+    /// `Finding::processes` lists them all).
+    Process { process: ProcessInfo, variable: String },
 }
 
 impl Location {
-    /// The part of the location that stays put across runs (no line numbers).
+    /// The part of the location that stays put across runs: the path, or
+    /// for a process what survives a restart (unit or executable, user,
+    /// container, variable), never a line number or a pid.
     fn identity(&self) -> Vec<u8> {
         match self {
             Location::File { path, .. } => path.as_os_str().as_encoded_bytes().to_vec(),
+            Location::Process { process: p, variable } => {
+                let who = p.unit.as_deref().or(p.exe.as_deref()).unwrap_or("");
+                let container = p.container.as_deref().unwrap_or("");
+                let user = p.user.clone().unwrap_or_else(|| p.uid.to_string());
+                format!("process\0{who}\0{user}\0{container}\0{variable}").into_bytes()
+            }
+        }
+    }
+
+    /// The file this location is in, if it is one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Location::File { path, .. } => Some(path),
+            Location::Process { .. } => None,
         }
     }
 }
@@ -250,6 +270,11 @@ pub struct Finding {
     pub location: Location,
     /// How many times the same credential occurs in the same place.
     pub occurrences: u64,
+    /// For a process environment: every process that holds it.
+    pub processes: Vec<ProcessInfo>,
+    /// Processes and users whose SDK credential chain resolves to this key
+    /// (filled in by `verdict::decide`).
+    pub used_by: Vec<String>,
     /// Stable across runs: kind, key ID, secret fingerprint and where.
     pub fingerprint: String,
     pub assessment: Assessment,
@@ -269,8 +294,36 @@ impl Finding {
 /// How far apart a key ID and its secret may be to count as a pair.
 #[derive(Clone, Copy, Debug)]
 pub enum Pairing {
-    /// Within this many lines of each other (files).
+    /// Within this many lines (records, for an environment) of each other.
     Lines(u64),
+}
+
+/// Merges findings with the same fingerprint (the same credential in the
+/// same service's processes): occurrences add up, processes are listed once each.
+pub fn merge_by_fingerprint(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for f in findings {
+        match index.get(&f.fingerprint) {
+            Some(&i) => {
+                let into = &mut out[i];
+                into.occurrences += f.occurrences;
+                for p in f.processes {
+                    if !into.processes.iter().any(|q| q.pid == p.pid) {
+                        into.processes.push(p);
+                    }
+                }
+            }
+            None => {
+                index.insert(f.fingerprint.clone(), out.len());
+                out.push(f);
+            }
+        }
+    }
+    for f in &mut out {
+        f.processes.sort();
+    }
+    out
 }
 
 /// Values seen but not reported, and why.
@@ -418,8 +471,13 @@ fn make_finding(
         key_id,
         secret,
         session_token,
-        location,
         occurrences: 1,
+        processes: match &location {
+            Location::Process { process, .. } => vec![process.clone()],
+            Location::File { .. } => Vec::new(),
+        },
+        used_by: Vec::new(),
+        location,
         fingerprint,
         assessment: Assessment::default(),
     }

@@ -5,13 +5,17 @@
 //! `matcher` (bytes to matches) → `finding` → `report`, with `coverage`
 //! recording what could not be read. `main.rs` only parses and calls [`run`].
 
+pub mod awsconfig;
+pub mod chain;
 pub mod cli;
 pub mod coverage;
+pub mod environ;
 pub mod escape;
 pub mod exit;
 pub mod finding;
 pub mod imds;
 pub mod matcher;
+pub mod pipeline;
 pub mod report;
 pub mod rulecheck;
 pub mod rules;
@@ -27,7 +31,7 @@ use anyhow::{Context, Result};
 use crate::cli::{Cli, Command, RulesAction, ScanArgs};
 use crate::exit::Outcome;
 use crate::matcher::Matcher;
-use crate::report::{Report, Style};
+use crate::report::Style;
 use crate::settings::Settings;
 
 /// Runs one command line to its outcome.
@@ -48,27 +52,13 @@ fn scan(args: &ScanArgs) -> Result<Outcome> {
     let settings = Settings::from_args(args)?;
     let matcher = Matcher::new(&settings.rules)?;
     tracing::info!(rules = settings.rules.rules.len(), threads = settings.walk.threads, "scan starting");
-    // IMDS answers in milliseconds on EC2 and gives up within seconds
-    // elsewhere: ask it while the walk runs.
-    let (imds, walked) = std::thread::scope(|s| {
-        let imds = s.spawn(|| imds::probe(&settings.imds));
-        let walked = sources::walk::scan_paths(&settings.roots, &settings.walk, &settings.rules, &matcher);
-        (imds.join().expect("the IMDS probe does not panic"), walked)
-    });
-    let mut findings = walked.findings;
-    let verdict =
-        verdict::decide(&imds, &mut findings, &settings.expected, &settings.platform_files, &settings.fail_on);
-    let mut coverage = walked.coverage;
-    coverage.elapsed_ms = settings.started.elapsed().as_millis() as u64;
-    let not_found = coverage.gap_counts.contains_key(&coverage::GapReason::NotFound);
-    coverage.complete = !walked.timed_out && !not_found;
-    let mut report = Report { hostname: hostname(), imds, verdict, findings, coverage };
-    report.sort();
+    let report = pipeline::run(&settings, &matcher);
     let mut out = io::stdout().lock();
     report::write(&report, settings.format, &Style { color: settings.color }, &mut out)
         .context("writing the report")?;
     out.flush().context("writing the report")?;
     // A path the user named could not be scanned: a gate must not pass on it.
+    let not_found = report.coverage.gap_counts.contains_key(&coverage::GapReason::NotFound);
     Ok(if not_found { Outcome::Error } else { report.verdict.outcome() })
 }
 
@@ -91,8 +81,4 @@ fn check_rules(rules: &rules::RuleSet) -> Result<Outcome> {
     let examples: usize = rules.rules.iter().map(|r| r.spec.examples.len() + r.spec.negative_examples.len()).sum();
     writeln!(out, "{} rules, {examples} examples, {} failures", rules.rules.len(), failures.len())?;
     Ok(if failures.is_empty() { Outcome::Clean } else { Outcome::Findings })
-}
-
-fn hostname() -> String {
-    nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
 }

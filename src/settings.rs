@@ -14,6 +14,7 @@ use crate::imds::{IPV4_ENDPOINT, IPV6_ENDPOINT, ImdsOptions};
 use crate::report::Format;
 use crate::rules::RuleSet;
 use crate::scan::DEFAULT_CHUNK_SIZE;
+use crate::sources::host::PlanOptions;
 use crate::sources::walk::WalkOptions;
 use crate::verdict::{self, DEFAULT_FAIL_ON, Expected, FailOn, PlatformFile};
 
@@ -36,6 +37,13 @@ pub struct ConfigFile {
     /// Path prefixes never scanned.
     #[serde(default)]
     pub exclude: Vec<PathBuf>,
+    /// More directories or files to scan in a host scan.
+    #[serde(default)]
+    pub include: Vec<PathBuf>,
+    /// Application directories walked whole, replacing the default
+    /// (/opt, /srv, /var/www, /usr/local, /app).
+    #[serde(default)]
+    pub app_dirs: Option<Vec<PathBuf>>,
     /// Default for `--fail-on`.
     #[serde(default)]
     pub fail_on: Option<Vec<String>>,
@@ -67,10 +75,14 @@ impl ConfigFile {
 /// Everything a scan needs to know, resolved.
 #[derive(Debug)]
 pub struct Settings {
-    /// What to walk.
-    pub roots: Vec<PathBuf>,
-    /// What `/` means: the host's root.
+    /// Paths the user named; empty for a host scan.
+    pub paths: Vec<PathBuf>,
+    /// What `/` means: the host's root (`--root`).
     pub host_root: PathBuf,
+    /// What a host scan walks.
+    pub plan: PlanOptions,
+    /// Whether running processes are scanned (a host scan of the live host).
+    pub processes: bool,
     pub format: Format,
     pub rules: RuleSet,
     pub walk: WalkOptions,
@@ -94,9 +106,25 @@ impl Settings {
             None => ConfigFile::default(),
         };
         let rules = load_rules(args.rules.as_deref())?;
-        if args.paths.is_empty() {
-            bail!("name the files or directories to scan (for example: rolecall scan /etc /home /opt)");
-        }
+        let host_root = match &args.root {
+            Some(r) => {
+                let r = std::fs::canonicalize(r).with_context(|| format!("--root {}", r.display()))?;
+                if !r.is_dir() {
+                    bail!("--root {}: not a directory", r.display());
+                }
+                r
+            }
+            None => PathBuf::from("/"),
+        };
+        // Paths the user or the configuration gives are as the host sees them.
+        let in_root = |p: &Path| {
+            let abs = if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+            };
+            if args.root.is_some() { host_root.join(abs.strip_prefix("/").unwrap_or(&abs)) } else { abs }
+        };
         let color = match args.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -104,8 +132,7 @@ impl Settings {
                 std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
-        let mut exclude: Vec<PathBuf> = config.exclude.clone();
-        exclude.extend(args.exclude.iter().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())));
+        let exclude: Vec<PathBuf> = config.exclude.iter().chain(&args.exclude).map(|p| in_root(p)).collect();
         let fail_on = if !args.fail_on.is_empty() {
             args.fail_on.clone()
         } else if let Some(list) = &config.fail_on {
@@ -115,9 +142,12 @@ impl Settings {
         } else {
             DEFAULT_FAIL_ON.to_vec()
         };
-        let host_root = PathBuf::from("/");
+        let mut include = config.include.clone();
+        include.extend(args.include.iter().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())));
         Ok(Settings {
-            roots: args.paths.clone(),
+            paths: args.paths.iter().map(|p| in_root(p)).collect(),
+            plan: PlanOptions { full: args.full, app_dirs: config.app_dirs.clone(), include },
+            processes: args.paths.is_empty() && args.root.is_none(),
             format: args.format,
             rules,
             walk: WalkOptions {

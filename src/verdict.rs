@@ -8,8 +8,9 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+use crate::chain::{Shadowing, Subject, SubjectChain};
 use crate::exit::Outcome;
-use crate::finding::{AccountRelation, Assessment, Finding, Kind, Location};
+use crate::finding::{AccountRelation, Assessment, Finding, Kind};
 use crate::imds::{ImdsReport, RoleStatus};
 
 /// The answer to "does this instance rely on static AWS credentials despite
@@ -90,9 +91,7 @@ impl Expected {
     fn matches(&self, f: &Finding) -> bool {
         let key = self.key_id.as_deref().is_none_or(|k| f.key_id.as_ref().is_some_and(|id| id.as_str() == k));
         let fp = self.fingerprint.as_deref().is_none_or(|x| x == f.fingerprint);
-        let path = self.path.as_deref().is_none_or(|p| match &f.location {
-            Location::File { path, .. } => path.starts_with(p),
-        });
+        let path = self.path.as_deref().is_none_or(|p| f.location.path().is_some_and(|path| path.starts_with(p)));
         let constrained = self.key_id.is_some() || self.fingerprint.is_some() || self.path.is_some();
         constrained && key && fp && path
     }
@@ -131,6 +130,45 @@ pub fn platform_files(host_root: &Path, env: &[(String, String)]) -> Vec<Platfor
     files
 }
 
+/// Processes of one service (or users) whose chain resolves to one static key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StaticKeyUse {
+    /// "3 processes of app.service", "user alice (login shell)".
+    pub who: String,
+    pub count: usize,
+    pub key_id: Option<String>,
+    /// Where the SDK finds the key.
+    pub source: String,
+}
+
+/// Groups the subjects whose chain uses static keys.
+fn static_key_uses(chains: &[SubjectChain]) -> Vec<StaticKeyUse> {
+    let mut groups: Vec<StaticKeyUse> = Vec::new();
+    for c in chains.iter().filter(|c| c.chain.resolution.shadowing == Shadowing::StaticKeys) {
+        let source = &c.chain.resolution.source;
+        let key_id = source.static_key_id().map(|k| k.to_string());
+        let group = match &c.subject {
+            Subject::Process(p) => p.unit.clone().or_else(|| p.exe.clone()).unwrap_or_else(|| format!("pid {}", p.pid)),
+            Subject::User { name, .. } => format!("user {name}"),
+        };
+        let where_ = source.to_string();
+        match groups.iter_mut().find(|g| g.who == group && g.key_id == key_id && g.source == where_) {
+            Some(g) => g.count += 1,
+            None => groups.push(StaticKeyUse { who: group, count: 1, key_id, source: where_ }),
+        }
+    }
+    for g in &mut groups {
+        if !g.who.starts_with("user ") {
+            g.who = if g.count == 1 {
+                format!("1 process of {}", g.who)
+            } else {
+                format!("{} processes of {}", g.count, g.who)
+            };
+        }
+    }
+    groups
+}
+
 /// The verdict and the numbers behind it.
 #[derive(Clone, Debug, Serialize)]
 pub struct Verdict {
@@ -145,6 +183,12 @@ pub struct Verdict {
     pub role_credential_copies: usize,
     pub other_account_keys: usize,
     pub imdsv1_allowed: Option<bool>,
+    /// Running processes whose SDK chain resolves to static keys instead of the role.
+    pub processes_using_static_keys: usize,
+    /// Users whose login shell's SDK chain resolves to static keys instead of the role.
+    pub users_using_static_keys: usize,
+    /// Who uses static keys, grouped by service (or executable) and key.
+    pub static_key_users: Vec<StaticKeyUse>,
     /// The `--fail-on` conditions that hold.
     pub failed_conditions: Vec<FailOn>,
     pub exit_code: u8,
@@ -160,6 +204,7 @@ impl Verdict {
 pub fn decide(
     imds: &ImdsReport,
     findings: &mut [Finding],
+    chains: &[SubjectChain],
     expected: &[Expected],
     platform: &[PlatformFile],
     fail_on: &[FailOn],
@@ -180,13 +225,33 @@ pub fn decide(
             ..Assessment::default()
         };
         a.expected = expected.iter().find(|e| e.matches(f)).map(|e| e.reason.clone()).or_else(|| {
-            let Location::File { path, .. } = &f.location;
-            platform.iter().find(|p| f.kind == Kind::Temporary && *path == p.path).map(|p| p.reason.clone())
+            let path = f.location.path()?;
+            platform.iter().find(|p| f.kind == Kind::Temporary && path == p.path).map(|p| p.reason.clone())
         });
         a.live = f.has_secret() && a.expected.is_none();
         f.assessment = a;
     }
+    // Link each key to the processes and users whose chain resolves to it.
+    for c in chains {
+        if let Some(key) = c.chain.resolution.source.static_key_id() {
+            for f in findings.iter_mut().filter(|f| f.key_id.as_ref() == Some(key)) {
+                let who = c.subject.to_string();
+                if !f.used_by.contains(&who) {
+                    f.used_by.push(who);
+                }
+            }
+        }
+    }
+    let uses = static_key_uses(chains);
+    let static_count = |users: bool| {
+        chains
+            .iter()
+            .filter(|c| c.chain.resolution.shadowing == Shadowing::StaticKeys)
+            .filter(|c| matches!(c.subject, Subject::User { .. }) == users)
+            .count()
+    };
     let live = findings.iter().filter(|f| f.assessment.live).count();
+    let role_attached = matches!(imds.role, RoleStatus::Attached { .. });
     let verdict = match (&imds.role, live > 0) {
         (RoleStatus::Attached { .. }, false) => VerdictKind::Pass,
         (RoleStatus::Attached { .. }, true) => VerdictKind::StaticCredentialsDespiteRole,
@@ -223,9 +288,19 @@ pub fn decide(
         1 => "1 live static credential found".to_string(),
         n => format!("{n} live static credentials found"),
     };
+    let mut summary = format!("{verdict}: {role_text}; {live_text}");
+    for u in uses.iter().take(3) {
+        let key = u.key_id.as_deref().map(|k| format!(" {k}")).unwrap_or_default();
+        let verb = if u.count == 1 || u.who.starts_with("user ") { "uses" } else { "use" };
+        let instead = if role_attached { " instead of the role" } else { "" };
+        summary.push_str(&format!("; {} {verb} static key{key}{instead}", u.who));
+    }
+    if uses.len() > 3 {
+        summary.push_str(&format!("; and {} more", uses.len() - 3));
+    }
     Verdict {
         verdict,
-        summary: format!("{verdict}: {role_text}; {live_text}"),
+        summary,
         live_credentials: live,
         key_ids_without_secret: findings.iter().filter(|f| f.key_id.is_some() && !f.has_secret()).count(),
         expected_credentials: findings.iter().filter(|f| f.assessment.expected.is_some()).count(),
@@ -235,6 +310,9 @@ pub fn decide(
             .filter(|f| f.assessment.account_relation == AccountRelation::OtherAccount)
             .count(),
         imdsv1_allowed: imds.v1_allowed,
+        processes_using_static_keys: static_count(false),
+        users_using_static_keys: static_count(true),
+        static_key_users: uses,
         exit_code: if failed.is_empty() { Outcome::Clean.code() } else { Outcome::Findings.code() },
         failed_conditions: failed,
     }

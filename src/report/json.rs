@@ -6,11 +6,13 @@ use std::io;
 use serde::Serialize;
 
 use super::Report;
+use crate::chain::SubjectChain;
 use crate::coverage::Coverage;
 use crate::escape;
 use crate::finding::{Assessment, Finding, Kind, Location};
 use crate::imds::{Identity, ImdsState, RoleStatus};
 use crate::rules::Severity;
+use crate::sources::procenv::ProcessInfo;
 use crate::verdict::Verdict;
 
 /// Bumped when a field changes meaning or disappears; adding fields does not bump it.
@@ -26,6 +28,8 @@ struct Doc<'a> {
     verdict: &'a Verdict,
     hardening: Vec<Hardening>,
     findings: Vec<FindingView<'a>>,
+    /// What each process and user's SDK credential chain resolves to.
+    chains: &'a [SubjectChain],
     coverage: &'a Coverage,
 }
 
@@ -77,8 +81,13 @@ struct FindingView<'a> {
     has_session_token: bool,
     /// Decoded offline from the key ID (new-generation keys only): inferred, not authoritative.
     account_id: Option<String>,
-    location: LocationView,
+    location: LocationView<'a>,
     occurrences: u64,
+    /// Every process holding the credential (process environments only).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    processes: &'a [ProcessInfo],
+    /// Processes and users whose SDK credential chain resolves to this key.
+    used_by: &'a [String],
     fingerprint: &'a str,
     #[serde(flatten)]
     assessment: &'a Assessment,
@@ -86,8 +95,17 @@ struct FindingView<'a> {
 
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
-enum LocationView {
-    File { path: String, line: u64, column: u64 },
+enum LocationView<'a> {
+    File {
+        path: String,
+        line: u64,
+        column: u64,
+    },
+    Process {
+        #[serde(flatten)]
+        process: &'a ProcessInfo,
+        variable: &'a str,
+    },
 }
 
 impl<'a> FindingView<'a> {
@@ -106,7 +124,10 @@ impl<'a> FindingView<'a> {
                 Location::File { path, line, column } => {
                     LocationView::File { path: escape::path(path), line: *line, column: *column }
                 }
+                Location::Process { process, variable } => LocationView::Process { process, variable },
             },
+            processes: &f.processes,
+            used_by: &f.used_by,
             occurrences: f.occurrences,
             fingerprint: &f.fingerprint,
             assessment: &f.assessment,
@@ -152,6 +173,7 @@ pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
         verdict: &report.verdict,
         hardening,
         findings: report.findings.iter().map(FindingView::new).collect(),
+        chains: &report.chains,
         coverage: &report.coverage,
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;

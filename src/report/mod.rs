@@ -6,6 +6,7 @@ pub mod text;
 
 use std::io;
 
+use crate::chain::SubjectChain;
 use crate::coverage::Coverage;
 use crate::finding::Finding;
 use crate::imds::ImdsReport;
@@ -27,6 +28,8 @@ pub struct Report {
     pub imds: ImdsReport,
     pub verdict: Verdict,
     pub findings: Vec<Finding>,
+    /// Each process's and user's credential chain (host scans only).
+    pub chains: Vec<SubjectChain>,
     pub coverage: Coverage,
 }
 

@@ -4,6 +4,7 @@
 use std::io;
 
 use super::{Report, Style};
+use crate::chain::{Runtime, Shadowing, Source, SubjectChain};
 use crate::coverage::Coverage;
 use crate::escape;
 use crate::finding::{AccountRelation, Finding, Kind, Location};
@@ -53,7 +54,47 @@ pub fn write(report: &Report, style: &Style, out: &mut dyn io::Write) -> io::Res
         writeln!(out)?;
         write_finding(out, &paint, i + 1, f, report)?;
     }
+    write_chains(out, &paint, report)?;
     write_coverage(out, &paint, &report.coverage)
+}
+
+/// Processes and users that do not simply use the instance role, and
+/// those whose SDKs would not agree.
+fn write_chains(out: &mut dyn io::Write, paint: &Paint, report: &Report) -> io::Result<()> {
+    if report.chains.is_empty() {
+        return Ok(());
+    }
+    let plain = |c: &&SubjectChain| {
+        c.chain.other_sdks.is_empty()
+            && matches!(c.chain.resolution.shadowing, Shadowing::UsesRole | Shadowing::Nothing)
+            && !matches!(c.chain.resolution.source, Source::Error { .. })
+    };
+    let notable: Vec<&SubjectChain> = report.chains.iter().filter(|c| !plain(c)).collect();
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{} {} processes and users checked; {} resolve to something other than the instance role, or differ between SDKs",
+        paint.bold("credential chains"),
+        report.chains.len(),
+        notable.len()
+    )?;
+    for c in notable.iter().take(50) {
+        let r = &c.chain.resolution;
+        let sdk = if c.chain.runtime == Runtime::Unknown { String::new() } else { format!(" [{}]", r.sdk) };
+        writeln!(
+            out,
+            "   {}{sdk}: {}",
+            escape::terminal(&c.subject.to_string()),
+            escape::terminal(&r.source.to_string())
+        )?;
+        for o in &c.chain.other_sdks {
+            writeln!(out, "      but the {} would use {}", o.sdk, escape::terminal(&o.source.to_string()))?;
+        }
+    }
+    if notable.len() > 50 {
+        writeln!(out, "   ... and {} more (see --format json)", notable.len() - 50)?;
+    }
+    Ok(())
 }
 
 fn instance_line(report: &Report) -> String {
@@ -118,8 +159,13 @@ fn findings_line(report: &Report) -> String {
 }
 
 fn scanned_line(c: &Coverage) -> String {
+    let procs = if c.processes_scanned > 0 {
+        format!(" and {} process environments", c.processes_scanned)
+    } else {
+        String::new()
+    };
     let mut s = format!(
-        "scanned {} file{}, {}, in {:.2} s",
+        "scanned {} file{}{procs}, {}, in {:.2} s",
         c.files_scanned,
         plural(c.files_scanned as usize),
         human_bytes(c.bytes_scanned),
@@ -149,8 +195,18 @@ fn write_finding(out: &mut dyn io::Write, paint: &Paint, n: usize, f: &Finding, 
     };
     let label = if f.assessment.expected.is_some() { paint.wrap("2", "EXPECTED") } else { paint.severity(f.severity) };
     writeln!(out, "{n}. {label} {what}")?;
-    let repeats = if f.occurrences > 1 { format!(" ({} occurrences)", f.occurrences) } else { String::new() };
+    let repeats = if f.processes.len() > 1 {
+        format!(" (and {} more processes)", f.processes.len() - 1)
+    } else if f.occurrences > 1 {
+        format!(" ({} occurrences)", f.occurrences)
+    } else {
+        String::new()
+    };
     writeln!(out, "   where  {}{repeats}", where_text(&f.location))?;
+    if !f.used_by.is_empty() {
+        let users: Vec<String> = f.used_by.iter().map(|u| escape::terminal(u)).collect();
+        writeln!(out, "   used   by {}", users.join("; "))?;
+    }
     if let Some(acct) = f.account() {
         let relation =
             match (f.assessment.account_relation, report.imds.identity.as_ref().and_then(|i| i.account_id.as_ref())) {
@@ -178,14 +234,38 @@ fn where_text(loc: &Location) -> String {
         Location::File { path, line, column } => {
             format!("{}:{line}:{column}", escape::terminal(&escape::path(path)))
         }
+        Location::Process { process: p, variable } => {
+            let mut s = format!("{variable} in the environment of pid {} ({})", p.pid, escape::terminal(&p.command));
+            if let Some(u) = &p.user {
+                s.push_str(&format!(", user {u}"));
+            }
+            if let Some(unit) = &p.unit {
+                s.push_str(&format!(", unit {}", escape::terminal(unit)));
+            }
+            if let Some(c) = &p.container {
+                s.push_str(&format!(", container {}", &c[..c.len().min(12)]));
+            }
+            s
+        }
     }
 }
 
 /// What an operator should do about a finding.
 fn advice(f: &Finding) -> String {
     let in_account = f.account().map(|a| format!(" in account {a}")).unwrap_or_default();
-    let here = match f.location {
-        Location::File { .. } => "remove it from this file",
+    let here = match &f.location {
+        Location::File { .. } => "remove it from this file".to_string(),
+        Location::Process { process, .. } => match (&process.container, &process.unit) {
+            (Some(_), _) => {
+                "remove it from the container's environment (its image, compose file or task definition)".to_string()
+            }
+            (None, Some(unit)) if unit.ends_with(".service") => format!(
+                "remove it from {} (Environment= or EnvironmentFile=; see systemctl cat {})",
+                escape::terminal(unit),
+                escape::terminal(unit)
+            ),
+            _ => "remove it from the environment the process is started with".to_string(),
+        },
     };
     match (f.kind, &f.key_id, f.has_secret()) {
         (Kind::LongTerm, Some(id), true) => format!(

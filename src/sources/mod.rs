@@ -1,3 +1,7 @@
-//! What to scan: the paths and files of the host, walked safely.
+//! What to scan: the host's files (walked safely), its users, and its
+//! running processes' environments.
 
+pub mod host;
+pub mod procenv;
+pub mod users;
 pub mod walk;

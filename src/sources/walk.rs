@@ -37,6 +37,15 @@ pub struct WalkOptions {
     pub deadline: Option<Instant>,
 }
 
+/// A place to start walking.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Root {
+    pub path: PathBuf,
+    /// Named by the user: its absence is an error, and it may not be a
+    /// pseudo filesystem. Default locations that are absent are just skipped.
+    pub named: bool,
+}
+
 /// Findings and coverage from a walk.
 #[derive(Debug, Default)]
 pub struct WalkResult {
@@ -76,17 +85,23 @@ fn is_pseudo_filesystem(path: &Path) -> bool {
 }
 
 /// Walks `roots` and scans every regular file under them.
-pub fn scan_paths(roots: &[PathBuf], opts: &WalkOptions, rules: &RuleSet, matcher: &Matcher) -> WalkResult {
+pub fn scan_paths(roots: &[Root], opts: &WalkOptions, rules: &RuleSet, matcher: &Matcher) -> WalkResult {
     let mut result = WalkResult::default();
     let mut dirs: Vec<(PathBuf, u64)> = Vec::new();
     let mut files: Vec<PathBuf> = Vec::new();
-    for root in roots {
-        result.coverage.roots.push(escape::path(root));
-        // A root named on the command line is followed if it is a symlink:
-        // the user asked for it by name.
-        let meta = match std::fs::metadata(root) {
+    for Root { path: root, named } in roots {
+        // A named root is followed if it is a symlink: it was asked for by
+        // name. Default locations come resolved inside the host root, and a
+        // symlink there is not followed (it could lead out of a mounted image).
+        let meta = if *named { std::fs::metadata(root) } else { std::fs::symlink_metadata(root) };
+        let meta = match meta {
             Ok(m) => m,
+            Err(e) if !named && e.kind() == std::io::ErrorKind::NotFound => {
+                result.coverage.skip(SkipReason::Absent, None);
+                continue;
+            }
             Err(e) => {
+                result.coverage.roots.push(escape::path(root));
                 let reason = match e.kind() {
                     std::io::ErrorKind::NotFound => GapReason::NotFound,
                     _ => GapReason::of(&e),
@@ -95,9 +110,13 @@ pub fn scan_paths(roots: &[PathBuf], opts: &WalkOptions, rules: &RuleSet, matche
                 continue;
             }
         };
-        let canonical = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
-        if opts.prune.iter().any(|p| canonical.starts_with(p)) {
+        result.coverage.roots.push(escape::path(root));
+        let canonical =
+            if *named { std::fs::canonicalize(root).unwrap_or_else(|_| root.clone()) } else { root.clone() };
+        if *named && opts.prune.iter().any(|p| canonical.starts_with(p)) {
             result.coverage.skip(SkipReason::PseudoFilesystem, Some(escape::path(root)));
+        } else if meta.file_type().is_symlink() {
+            result.coverage.skip(SkipReason::Symlink, Some(escape::path(root)));
         } else if meta.is_dir() {
             dirs.push((canonical, meta.dev()));
         } else if meta.is_file() {
@@ -106,6 +125,16 @@ pub fn scan_paths(roots: &[PathBuf], opts: &WalkOptions, rules: &RuleSet, matche
             result.coverage.skip(SkipReason::SpecialFile, Some(escape::path(root)));
         }
     }
+
+    // Walk each place once: drop roots inside other roots.
+    dirs.sort();
+    dirs.dedup();
+    let outer: Vec<PathBuf> = dirs.iter().map(|(d, _)| d.clone()).collect();
+    let inside_another = |p: &Path| outer.iter().any(|d| p != d && p.starts_with(d));
+    dirs.retain(|(d, _)| !inside_another(d));
+    files.sort();
+    files.dedup();
+    files.retain(|f| !outer.iter().any(|d| f.starts_with(d)));
 
     let shared = Shared { rules, matcher, opts, results: Mutex::new(WalkResult::default()) };
     if !files.is_empty() {

@@ -1,0 +1,327 @@
+//! Parses the AWS shared `credentials` and `config` files the way botocore
+//! does (Python's `RawConfigParser`, then `build_profile_map`), errors included.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Options of one section, names lowercased, values stripped.
+pub type Options = BTreeMap<String, String>;
+
+/// A section's options while parsing: names in file order, each value's lines.
+type RawOptions = Vec<(String, Vec<String>)>;
+
+/// Why botocore would refuse a file (it raises `ConfigParseError`, and the
+/// SDK call that needed credentials fails).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// An INI file as `RawConfigParser` reads it: sections in file order, each
+/// with the `[DEFAULT]` section's options merged under its own.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ini {
+    pub sections: Vec<(String, Options)>,
+}
+
+impl Ini {
+    pub fn section(&self, name: &str) -> Option<&Options> {
+        self.sections.iter().find(|(n, _)| n == name).map(|(_, o)| o)
+    }
+
+    /// Parses `text` (already decoded) like Python 3's `RawConfigParser`
+    /// with its defaults: `=` or `:` delimiters, full-line `#`/`;`
+    /// comments, no inline comments, indented continuation lines, strict
+    /// (a duplicate section or option is an error), lowercased option names.
+    pub fn parse(text: &str) -> Result<Ini, ParseError> {
+        let mut sections: Vec<(String, RawOptions)> = Vec::new();
+        let mut defaults: RawOptions = Vec::new();
+        // Index into `sections` of the current section; usize::MAX for DEFAULT.
+        let mut current: Option<usize> = None;
+        let mut seen_sections: Vec<String> = Vec::new();
+        let mut option: Option<String> = None;
+        let mut indent_level = 0usize;
+        let mut first_error: Option<ParseError> = None;
+        const DEFAULT: usize = usize::MAX;
+
+        for (i, line) in python_lines(text).enumerate() {
+            let lineno = i + 1;
+            let stripped = line.trim();
+            let is_comment = stripped.starts_with('#') || stripped.starts_with(';');
+            let value = if is_comment { "" } else { stripped };
+            // The options of the section being read, if any.
+            let cur_opts = match current {
+                Some(DEFAULT) => Some(&mut defaults),
+                Some(c) => Some(&mut sections[c].1),
+                None => None,
+            };
+            let value_of_option = cur_opts.and_then(|opts| {
+                let name = option.as_ref()?;
+                opts.iter_mut().find(|(n, _)| n == name).map(|(_, v)| v)
+            });
+            if value.is_empty() {
+                // An empty line inside a value is kept (and trimmed at the end); a comment line is not.
+                if let (false, Some(v)) = (is_comment, value_of_option) {
+                    v.push(String::new());
+                }
+                continue;
+            }
+            let cur_indent = line.len() - line.trim_start().len();
+            if let Some(v) = value_of_option.filter(|_| cur_indent > indent_level) {
+                v.push(value.to_string());
+                continue;
+            }
+            indent_level = cur_indent;
+            if let Some(header) = section_header(value) {
+                if header == "DEFAULT" {
+                    current = Some(DEFAULT);
+                } else if seen_sections.iter().any(|s| s == header) {
+                    return Err(ParseError { line: lineno, message: format!("section {header:?} already exists") });
+                } else {
+                    seen_sections.push(header.to_string());
+                    sections.push((header.to_string(), Vec::new()));
+                    current = Some(sections.len() - 1);
+                }
+                option = None;
+                continue;
+            }
+            let Some(cur) = current else {
+                return Err(ParseError { line: lineno, message: "no section header before the first option".into() });
+            };
+            match split_option(value) {
+                Some((name, val)) => {
+                    let name = name.trim_end().to_lowercase();
+                    let opts = if cur == DEFAULT { &mut defaults } else { &mut sections[cur].1 };
+                    if opts.iter().any(|(n, _)| *n == name) {
+                        return Err(ParseError { line: lineno, message: format!("option {name:?} already exists") });
+                    }
+                    opts.push((name.clone(), vec![val.trim().to_string()]));
+                    option = Some(name);
+                }
+                None => {
+                    // ParsingError is raised after the whole file is read.
+                    first_error.get_or_insert(ParseError { line: lineno, message: "not an option (no = or :)".into() });
+                    option = None;
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        let join = |opts: RawOptions| -> Options {
+            opts.into_iter().map(|(k, v)| (k, v.join("\n").trim_end().to_string())).collect()
+        };
+        let defaults = join(defaults);
+        let sections = sections
+            .into_iter()
+            .map(|(name, opts)| {
+                let mut merged = defaults.clone();
+                merged.extend(join(opts));
+                (name, merged)
+            })
+            .collect();
+        Ok(Ini { sections })
+    }
+}
+
+/// Lines as Python's text mode splits them: on `\n`, `\r\n` and `\r`.
+fn python_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        match rest.find(['\n', '\r']) {
+            Some(i) => {
+                let line = &rest[..i];
+                let skip = if rest[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = &rest[i + skip..];
+                Some(line)
+            }
+            None => {
+                let line = rest;
+                rest = "";
+                Some(line)
+            }
+        }
+    })
+}
+
+/// `\[(?P<header>.+)\]` matched at the start: everything up to the last `]`.
+fn section_header(value: &str) -> Option<&str> {
+    let rest = value.strip_prefix('[')?;
+    let end = rest.rfind(']')?;
+    (end > 0).then(|| &rest[..end])
+}
+
+/// `(?P<option>.*?)\s*(?P<vi>[=:])\s*(?P<value>.*)$`: the first `=` or `:`
+/// splits; an empty option name is an error.
+fn split_option(value: &str) -> Option<(&str, &str)> {
+    let i = value.find(['=', ':'])?;
+    let name = value[..i].trim_end();
+    (!name.is_empty()).then(|| (name, &value[i + 1..]))
+}
+
+/// `shlex.split` of a section name, as botocore's `_parse_section` does:
+/// whitespace separates words, quotes group, a backslash escapes outside
+/// single quotes. None when the quoting is unbalanced.
+fn shlex_split(s: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next()? {
+                        '\'' => break,
+                        c => cur.push(c),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next()? {
+                        '"' => break,
+                        '\\' => match chars.next()? {
+                            c @ ('"' | '\\' | '$' | '`') => cur.push(c),
+                            '\n' => {}
+                            c => {
+                                cur.push('\\');
+                                cur.push(c);
+                            }
+                        },
+                        c => cur.push(c),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                cur.push(chars.next()?);
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    Some(words)
+}
+
+/// A config file's profiles and SSO sessions, by botocore's `build_profile_map`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConfigProfiles {
+    pub profiles: BTreeMap<String, Options>,
+    pub sso_sessions: BTreeMap<String, Options>,
+}
+
+impl ConfigProfiles {
+    /// `[default]` and `[profile NAME]` are profiles (a later section with
+    /// the same name replaces an earlier one); `[sso-session NAME]` are SSO
+    /// sessions; everything else is ignored.
+    pub fn from_config(ini: &Ini) -> ConfigProfiles {
+        let mut out = ConfigProfiles::default();
+        for (key, values) in &ini.sections {
+            let target = if key.starts_with("profile") {
+                &mut out.profiles
+            } else if key.starts_with("sso-session") {
+                &mut out.sso_sessions
+            } else if key == "default" {
+                out.profiles.insert(key.clone(), values.clone());
+                continue;
+            } else {
+                continue;
+            };
+            if let Some([_, name]) = shlex_split(key).as_deref() {
+                target.insert(name.clone(), values.clone());
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Section = (String, Vec<(String, String)>);
+
+    fn parse(s: &str) -> Result<Vec<Section>, ParseError> {
+        Ini::parse(s).map(|i| i.sections.into_iter().map(|(n, o)| (n, o.into_iter().collect())).collect())
+    }
+
+    fn sec(name: &str, opts: &[(&str, &str)]) -> Section {
+        (name.into(), opts.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    // Each expectation below is what Python 3.11's RawConfigParser gives.
+    #[test]
+    fn like_raw_config_parser() {
+        assert_eq!(
+            parse("[a]\nKey = v # c\n  cont\n\n  more\nb: x\n;c\n #d\n[ b ]\nx=1\n").unwrap(),
+            vec![sec("a", &[("b", "x"), ("key", "v # c\ncont\n\nmore")]), sec(" b ", &[("x", "1")])]
+        );
+        assert_eq!(parse("[a]\n  x = 1\n").unwrap(), vec![sec("a", &[("x", "1")])]);
+        assert_eq!(parse("[a] trailing\nx=1\n").unwrap(), vec![sec("a", &[("x", "1")])]);
+        assert_eq!(parse("[a]\nx = \n").unwrap(), vec![sec("a", &[("x", "")])]);
+        assert_eq!(parse("[a]\nx = 'q'\n").unwrap(), vec![sec("a", &[("x", "'q'")])]);
+        assert_eq!(parse("[a]\nx=1\r\ny = 2 \r\n").unwrap(), vec![sec("a", &[("x", "1"), ("y", "2")])]);
+        assert_eq!(parse("  [a]\nx=1\n").unwrap(), vec![sec("a", &[("x", "1")])]);
+        assert_eq!(parse("[a]\nx:y = z\n").unwrap(), vec![sec("a", &[("x", "y = z")])]);
+    }
+
+    #[test]
+    fn errors_like_raw_config_parser() {
+        assert!(parse("x=1\n[a]\n").unwrap_err().message.contains("no section header"));
+        assert!(parse("[a]\nx=1\n[a]\ny=2\n").unwrap_err().message.contains("already exists"));
+        assert!(parse("[a]\nx=1\nX=2\n").unwrap_err().message.contains("already exists"));
+        assert_eq!(parse("[a]\nx\n").unwrap_err().line, 2);
+        assert!(parse("[a]\n=1\n").is_err());
+        assert!(parse("\u{feff}[a]\nx=1\n").is_err(), "a BOM is not stripped");
+    }
+
+    #[test]
+    fn default_section_is_inherited() {
+        let ini = Ini::parse("[DEFAULT]\naws_access_key_id = A\n[x]\nregion = r\n").unwrap();
+        assert_eq!(ini.sections.len(), 1);
+        assert_eq!(ini.section("x").unwrap()["aws_access_key_id"], "A");
+    }
+
+    #[test]
+    fn profile_map_like_botocore() {
+        let ini = Ini::parse(
+            "[default]\na=1\n[profile x]\nb=2\n[profile 'my p']\nc=3\n[profilez y]\nd=4\n[profile]\ne=5\n[y]\nf=6\n[sso-session s]\ng=7\n[profile a b]\nh=8\n",
+        )
+        .unwrap();
+        let p = ConfigProfiles::from_config(&ini);
+        assert_eq!(p.profiles.keys().collect::<Vec<_>>(), ["default", "my p", "x", "y"]);
+        assert_eq!(p.profiles["y"]["d"], "4", "[profilez y] is profile y, as botocore's startswith check has it");
+        assert_eq!(p.sso_sessions["s"]["g"], "7");
+    }
+
+    #[test]
+    fn shlex() {
+        assert_eq!(shlex_split("profile  x").unwrap(), ["profile", "x"]);
+        assert_eq!(shlex_split(r#"profile "a \"b\"""#).unwrap(), ["profile", "a \"b\""]);
+        assert_eq!(shlex_split("profile 'unbalanced"), None);
+    }
+}

@@ -1,0 +1,172 @@
+//! Runs one scan end to end: IMDS in parallel with the sources (processes,
+//! users, files), then each process's and user's credential chain, then the verdict.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::chain::{self, Context, Files, InstanceRole, Runtime, Subject, SubjectChain};
+use crate::coverage::{Coverage, GapReason};
+use crate::escape;
+use crate::finding::{self, Finding, Location, Pairing};
+use crate::imds::{self, ImdsReport};
+use crate::matcher::Matcher;
+use crate::report::Report;
+use crate::scan::{ChunkScanner, LocatedMatch};
+use crate::settings::Settings;
+use crate::sources::procenv::{self, Process};
+use crate::sources::users::{self, User};
+use crate::sources::walk::{self, Root};
+use crate::verdict;
+
+/// Environment variables that name files an SDK reads: scanned wherever they point.
+const FILE_VARIABLES: &[&str] =
+    &["AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_CREDENTIAL_FILE", "BOTO_CONFIG"];
+
+pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
+    let files = Files::new(&settings.host_root);
+    let host_scan = settings.paths.is_empty();
+    let mut report = std::thread::scope(|s| {
+        // IMDS answers in milliseconds on EC2 and gives up within seconds
+        // elsewhere: ask it while the sources are read.
+        let imds = s.spawn(|| imds::probe(&settings.imds));
+        let mut coverage = Coverage::default();
+        let users = if host_scan {
+            users::load(&settings.host_root).unwrap_or_else(|e| {
+                coverage.gap(escape::path(&settings.host_root.join("etc/passwd")), GapReason::IoError, e);
+                Vec::new()
+            })
+        } else {
+            Vec::new()
+        };
+        let names = users::names(&users);
+        let processes = if settings.processes {
+            procenv::list(Path::new("/proc"), std::process::id(), &|uid| names.get(&uid).cloned(), &mut coverage)
+        } else {
+            Vec::new()
+        };
+        let roots = if host_scan {
+            let mut roots = crate::sources::host::plan(&settings.host_root, &users, &settings.plan, &files);
+            roots.extend(referenced_files(&processes).into_iter().map(|path| Root { path, named: false }));
+            roots
+        } else {
+            settings.paths.iter().map(|p| Root { path: p.clone(), named: true }).collect()
+        };
+        let walked = walk::scan_paths(&roots, &settings.walk, &settings.rules, matcher);
+        coverage.merge(walked.coverage);
+        coverage.roots =
+            if host_scan { vec![format!("host {}", escape::path(&settings.host_root))] } else { coverage.roots };
+        let mut findings = walked.findings;
+        let env_findings = scan_environments(&processes, settings, matcher, &mut coverage);
+        coverage.processes_scanned = processes.len() as u64;
+        findings.extend(env_findings);
+        let imds = imds.join().expect("the IMDS probe does not panic");
+        let chains =
+            if host_scan { chains(&processes, &users, &files, &imds, &settings.host_root) } else { Vec::new() };
+        coverage.complete = !walked.timed_out && !coverage.gap_counts.contains_key(&GapReason::NotFound);
+        Report {
+            hostname: hostname(),
+            verdict: verdict::decide(
+                &imds,
+                &mut findings,
+                &chains,
+                &settings.expected,
+                &settings.platform_files,
+                &settings.fail_on,
+            ),
+            imds,
+            findings,
+            chains,
+            coverage,
+        }
+    });
+    report.coverage.elapsed_ms = settings.started.elapsed().as_millis() as u64;
+    report.sort();
+    report
+}
+
+/// Files that processes point their SDK at through the environment.
+fn referenced_files(processes: &[Process]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in processes {
+        for var in FILE_VARIABLES {
+            if let Some(v) = p.environ.get(var).filter(|v| !v.is_empty()) {
+                let path = PathBuf::from(v);
+                out.push(if path.is_absolute() { path } else { p.cwd.clone().unwrap_or_default().join(path) });
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Scans each process's environment; the same credential in several
+/// processes of one service becomes one finding listing them.
+fn scan_environments(
+    processes: &[Process],
+    settings: &Settings,
+    matcher: &Matcher,
+    coverage: &mut Coverage,
+) -> Vec<Finding> {
+    let mut scanner = ChunkScanner::new(matcher, settings.walk.chunk_size);
+    let mut matches: Vec<LocatedMatch> = Vec::new();
+    let mut findings = Vec::new();
+    for p in processes {
+        matches.clear();
+        let stats = scanner.scan(p.environ.raw(), 0, &mut matches);
+        coverage.bytes_scanned += stats.bytes;
+        if matches.is_empty() {
+            continue;
+        }
+        let locate = |m: &LocatedMatch| Location::Process {
+            process: p.info.clone(),
+            variable: p.environ.name_of_record(m.line).unwrap_or_default(),
+        };
+        // An environment has no lines worth measuring: pair across all of it.
+        let (found, ignored) = finding::assemble(&matches, &settings.rules, Pairing::Lines(u64::MAX), locate);
+        coverage.ignored.add(ignored);
+        findings.extend(found);
+    }
+    finding::merge_by_fingerprint(findings)
+}
+
+/// The credential chain of every process and every user's login shell.
+fn chains(processes: &[Process], users: &[User], files: &Files, imds: &ImdsReport, root: &Path) -> Vec<SubjectChain> {
+    let instance = InstanceRole::from_probe(&imds.role, imds.state);
+    let homes: BTreeMap<String, PathBuf> = users.iter().map(|u| (u.name.clone(), u.home.clone())).collect();
+    let home_of = |uid: u32| users.iter().find(|u| u.uid == uid).map(|u| u.home.as_path());
+    let mut runtimes: BTreeMap<String, Runtime> = BTreeMap::new();
+    let mut out = Vec::new();
+    for p in processes {
+        let ctx = Context {
+            env: &p.environ,
+            passwd_home: home_of(p.info.uid),
+            homes: &homes,
+            cwd: p.cwd.as_deref(),
+            files,
+            instance,
+        };
+        let runtime = || {
+            let exe = p.info.exe.clone().unwrap_or_default();
+            *runtimes
+                .entry(exe.clone())
+                .or_insert_with(|| Runtime::of_executable(Path::new(&exe), p.exe_path.as_deref()))
+        };
+        out.push(SubjectChain { subject: Subject::Process(p.info.clone()), chain: chain::report(&ctx, runtime) });
+    }
+    let read = |path: &Path| match files.read(&Path::new("/").join(path.strip_prefix(root).unwrap_or(path))) {
+        chain::FileText::Text(t) => Some(t),
+        _ => None,
+    };
+    for u in users.iter().filter(|u| u.is_person()) {
+        let env = users::login_environ(root, u, &read);
+        let ctx = Context { env: &env, passwd_home: Some(&u.home), homes: &homes, cwd: Some(&u.home), files, instance };
+        let subject = Subject::User { name: u.name.clone(), uid: u.uid, home: escape::path(&u.home) };
+        out.push(SubjectChain { subject, chain: chain::report(&ctx, || Runtime::Unknown) });
+    }
+    out
+}
+
+fn hostname() -> String {
+    nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
+}

@@ -1,0 +1,211 @@
+//! Running processes from `/proc`: each one's environment and what
+//! attributes it (pid, command, executable, user, systemd unit, container, start time).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use crate::coverage::{Coverage, GapReason};
+use crate::environ::{Environ, MAX_ENVIRON};
+use crate::escape;
+
+/// A command line is cut to this many characters in reports.
+const MAX_COMMAND: usize = 300;
+
+/// One process, as reports name it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ProcessInfo {
+    pub pid: u32,
+    /// The command line, escaped and cut to 300 characters.
+    pub command: String,
+    /// The executable, escaped; " (deleted)" when replaced since it started.
+    pub exe: Option<String>,
+    pub uid: u32,
+    pub user: Option<String>,
+    /// The systemd unit (service or scope) the process belongs to.
+    pub unit: Option<String>,
+    /// The container ID (Docker, containerd, CRI-O, Podman), when containerised.
+    pub container: Option<String>,
+    /// When the process started (RFC 3339, UTC).
+    pub start_time: Option<String>,
+}
+
+/// A process and its environment.
+#[derive(Debug)]
+pub struct Process {
+    pub info: ProcessInfo,
+    pub environ: Environ,
+    /// The executable's path, readable through `/proc/<pid>/exe`.
+    pub exe_path: Option<PathBuf>,
+    pub cwd: Option<PathBuf>,
+}
+
+/// Reads every process under `proc_root` except `skip` (rolecall itself).
+/// Unreadable environments are coverage gaps; processes that exit while
+/// being read are skipped.
+pub fn list(
+    proc_root: &Path,
+    skip: u32,
+    users: &dyn Fn(u32) -> Option<String>,
+    coverage: &mut Coverage,
+) -> Vec<Process> {
+    let entries = match std::fs::read_dir(proc_root) {
+        Ok(e) => e,
+        Err(e) => {
+            coverage.gap(escape::path(proc_root), GapReason::of(&e), e);
+            return Vec::new();
+        }
+    };
+    let boot = boot_time(proc_root);
+    let mut pids: Vec<u32> = entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
+    pids.sort_unstable();
+    let mut out = Vec::new();
+    for pid in pids.into_iter().filter(|p| *p != skip) {
+        let dir = proc_root.join(pid.to_string());
+        match read_process(&dir, pid, boot, users) {
+            Ok(Some(p)) => out.push(p),
+            Ok(None) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ESRCH) => {}
+            Err(e) => coverage.gap(format!("pid {pid}"), GapReason::of(&e), format!("environment not readable: {e}")),
+        }
+    }
+    out
+}
+
+/// None for a process without an environment (a kernel thread, a zombie).
+fn read_process(
+    dir: &Path,
+    pid: u32,
+    boot: Option<u64>,
+    users: &dyn Fn(u32) -> Option<String>,
+) -> std::io::Result<Option<Process>> {
+    let status = std::fs::read_to_string(dir.join("status"))?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(u32::MAX);
+    let mut raw = Vec::new();
+    std::fs::File::open(dir.join("environ"))?.take(MAX_ENVIRON as u64).read_to_end(&mut raw)?;
+    let environ = Environ::from_raw(raw);
+    if environ.is_empty() {
+        return Ok(None);
+    }
+    let exe_path = std::fs::read_link(dir.join("exe")).ok();
+    let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+    let mut command =
+        escape::bytes(&cmdline.split(|&b| b == 0).filter(|a| !a.is_empty()).collect::<Vec<_>>().join(&b' '));
+    if command.is_empty() {
+        command = std::fs::read_to_string(dir.join("comm")).map(|c| format!("[{}]", c.trim())).unwrap_or_default();
+    }
+    if command.chars().count() > MAX_COMMAND {
+        command = command.chars().take(MAX_COMMAND).collect::<String>() + "...";
+    }
+    let cgroup = std::fs::read_to_string(dir.join("cgroup")).unwrap_or_default();
+    let (unit, container) = parse_cgroup(&cgroup);
+    let start_time = boot.and_then(|b| start_time(dir, b));
+    Ok(Some(Process {
+        info: ProcessInfo {
+            pid,
+            command,
+            exe: exe_path.as_deref().map(escape::path),
+            uid,
+            user: users(uid),
+            unit,
+            container,
+            start_time,
+        },
+        environ,
+        exe_path: Some(dir.join("exe")),
+        cwd: std::fs::read_link(dir.join("cwd")).ok(),
+    }))
+}
+
+fn boot_time(proc_root: &Path) -> Option<u64> {
+    let stat = std::fs::read_to_string(proc_root.join("stat")).ok()?;
+    stat.lines().find_map(|l| l.strip_prefix("btime ")).and_then(|v| v.trim().parse().ok())
+}
+
+/// Field 22 of `/proc/<pid>/stat` (start time in clock ticks after boot).
+fn start_time(dir: &Path, boot: u64) -> Option<String> {
+    let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    let ticks: u64 = after_comm.split_whitespace().nth(19)?.parse().ok()?;
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok()??.max(1) as u64;
+    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(boot + ticks / hz);
+    Some(humantime::format_rfc3339_seconds(at).to_string())
+}
+
+/// The systemd unit and container ID in `/proc/<pid>/cgroup`: the unified
+/// (`0::`) or systemd (`name=systemd`) hierarchy's path.
+pub fn parse_cgroup(text: &str) -> (Option<String>, Option<String>) {
+    let path = text
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let (_, ctrl, path) = (parts.next()?, parts.next()?, parts.next()?);
+            (ctrl.is_empty() || ctrl == "name=systemd").then_some(path)
+        })
+        .next()
+        .unwrap_or("");
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let mut container = None;
+    for (i, part) in parts.iter().enumerate() {
+        let id = part
+            .strip_suffix(".scope")
+            .and_then(|p| ["docker-", "cri-containerd-", "crio-", "libpod-"].iter().find_map(|pre| p.strip_prefix(pre)))
+            .or_else(|| (i > 0 && ["docker", "libpod_parent"].contains(&parts[i - 1])).then_some(*part))
+            .filter(|id| id.len() >= 12 && id.bytes().all(|b| b.is_ascii_hexdigit()));
+        if let Some(id) = id {
+            container = Some(id.to_string());
+        }
+    }
+    let unit = parts
+        .iter()
+        .rev()
+        .find(|p| p.ends_with(".service"))
+        .or_else(|| parts.iter().rev().find(|p| p.ends_with(".scope")))
+        .map(|p| p.to_string());
+    (unit, container)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cgroup_units_and_containers() {
+        assert_eq!(parse_cgroup("0::/system.slice/app.service\n"), (Some("app.service".into()), None));
+        assert_eq!(
+            parse_cgroup("12:pids:/x\n1:name=systemd:/system.slice/nginx.service\n"),
+            (Some("nginx.service".into()), None)
+        );
+        let id = "a".repeat(64);
+        assert_eq!(
+            parse_cgroup(&format!("0::/system.slice/docker-{id}.scope\n")),
+            (Some(format!("docker-{id}.scope")), Some(id.clone()))
+        );
+        assert_eq!(parse_cgroup(&format!("4:memory:/docker/{id}\n0::/docker/{id}\n")).1, Some(id.clone()));
+        let k8s = format!(
+            "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/cri-containerd-{id}.scope"
+        );
+        assert_eq!(parse_cgroup(&k8s).1, Some(id));
+        assert_eq!(
+            parse_cgroup("0::/user.slice/user-1000.slice/session-3.scope\n"),
+            (Some("session-3.scope".into()), None)
+        );
+        assert_eq!(parse_cgroup("garbage"), (None, None));
+    }
+
+    #[test]
+    fn reads_this_process() {
+        let mut cov = Coverage::default();
+        let me = std::process::id();
+        let procs = list(Path::new("/proc"), 0, &|_| None, &mut cov);
+        let p = procs.iter().find(|p| p.info.pid == me).expect("this test process");
+        assert!(p.info.start_time.is_some());
+        assert!(p.info.exe.is_some());
+    }
+}
