@@ -51,6 +51,11 @@ pub struct ScanArgs {
     #[arg(long, value_name = "PATH")]
     pub include: Vec<PathBuf>,
 
+    /// What to read, comma-separated [default: processes,users,files; only
+    /// files when PATHs are given, which then replace the default file locations].
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "SOURCES")]
+    pub sources: Vec<SourceKind>,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -103,6 +108,17 @@ pub struct ScanArgs {
     /// Configuration file [default: /etc/rolecall/config.toml, if it exists].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// What a host scan reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SourceKind {
+    /// Running processes' environments and their credential chains.
+    Processes,
+    /// Each user's login shell's credential chain.
+    Users,
+    /// Files: system configuration, homes, application directories.
+    Files,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

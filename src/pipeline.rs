@@ -30,7 +30,7 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
         // elsewhere: ask it while the sources are read.
         let imds = s.spawn(|| imds::probe(&settings.imds));
         let mut coverage = Coverage::default();
-        let users = if host_scan {
+        let users = if host_scan || settings.processes || settings.users {
             users::load(&settings.host_root).unwrap_or_else(|e| {
                 coverage.gap(escape::path(&settings.host_root.join("etc/passwd")), GapReason::IoError, e);
                 Vec::new()
@@ -44,7 +44,9 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
         } else {
             Vec::new()
         };
-        let roots = if host_scan {
+        let roots = if !settings.files {
+            Vec::new()
+        } else if host_scan {
             let mut roots = crate::sources::host::plan(&settings.host_root, &users, &settings.plan, &files);
             roots.extend(referenced_files(&processes).into_iter().map(|path| Root { path, named: false }));
             roots
@@ -60,8 +62,8 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
         coverage.processes_scanned = processes.len() as u64;
         findings.extend(env_findings);
         let imds = imds.join().expect("the IMDS probe does not panic");
-        let chains =
-            if host_scan { chains(&processes, &users, &files, &imds, &settings.host_root) } else { Vec::new() };
+        let login_users: &[User] = if settings.users { &users } else { &[] };
+        let chains = chains(&processes, &users, login_users, &files, &imds, &settings.host_root);
         coverage.complete = !walked.timed_out && !coverage.gap_counts.contains_key(&GapReason::NotFound);
         Report {
             hostname: hostname(),
@@ -131,7 +133,14 @@ fn scan_environments(
 }
 
 /// The credential chain of every process and every user's login shell.
-fn chains(processes: &[Process], users: &[User], files: &Files, imds: &ImdsReport, root: &Path) -> Vec<SubjectChain> {
+fn chains(
+    processes: &[Process],
+    users: &[User],
+    login_users: &[User],
+    files: &Files,
+    imds: &ImdsReport,
+    root: &Path,
+) -> Vec<SubjectChain> {
     let instance = InstanceRole::from_probe(&imds.role, imds.state);
     let homes: BTreeMap<String, PathBuf> = users.iter().map(|u| (u.name.clone(), u.home.clone())).collect();
     let home_of = |uid: u32| users.iter().find(|u| u.uid == uid).map(|u| u.home.as_path());
@@ -158,7 +167,7 @@ fn chains(processes: &[Process], users: &[User], files: &Files, imds: &ImdsRepor
         chain::FileText::Text(t) => Some(t),
         _ => None,
     };
-    for u in users.iter().filter(|u| u.is_person()) {
+    for u in login_users.iter().filter(|u| u.is_person()) {
         let env = users::login_environ(root, u, &read);
         let ctx = Context { env: &env, passwd_home: Some(&u.home), homes: &homes, cwd: Some(&u.home), files, instance };
         let subject = Subject::User { name: u.name.clone(), uid: u.uid, home: escape::path(&u.home) };

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::cli::{ColorChoice, EndpointMode, ScanArgs};
+use crate::cli::{ColorChoice, EndpointMode, ScanArgs, SourceKind};
 use crate::imds::{IPV4_ENDPOINT, IPV6_ENDPOINT, ImdsOptions};
 use crate::report::Format;
 use crate::rules::RuleSet;
@@ -83,6 +83,10 @@ pub struct Settings {
     pub plan: PlanOptions,
     /// Whether running processes are scanned (a host scan of the live host).
     pub processes: bool,
+    /// Whether users' login shells' chains are resolved (host scans).
+    pub users: bool,
+    /// Whether files are walked.
+    pub files: bool,
     pub format: Format,
     pub rules: RuleSet,
     pub walk: WalkOptions,
@@ -142,12 +146,20 @@ impl Settings {
         } else {
             DEFAULT_FAIL_ON.to_vec()
         };
+        // Named paths replace the default file locations; without --sources
+        // they are all that is read, and a host scan reads everything.
+        let wants = |k: SourceKind| match args.sources.is_empty() {
+            true => args.paths.is_empty() || k == SourceKind::Files,
+            false => args.sources.contains(&k),
+        };
         let mut include = config.include.clone();
         include.extend(args.include.iter().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())));
         Ok(Settings {
             paths: args.paths.iter().map(|p| in_root(p)).collect(),
             plan: PlanOptions { full: args.full, app_dirs: config.app_dirs.clone(), include },
-            processes: args.paths.is_empty() && args.root.is_none(),
+            processes: args.root.is_none() && wants(SourceKind::Processes),
+            users: wants(SourceKind::Users),
+            files: wants(SourceKind::Files),
             format: args.format,
             rules,
             walk: WalkOptions {

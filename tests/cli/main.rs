@@ -2,6 +2,7 @@
 //! it printed, as a user would.
 
 mod core;
+mod host;
 mod imds;
 mod imds_server;
 mod leaks;
