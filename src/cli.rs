@@ -26,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan paths for AWS credentials and report what was found.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List the rules in use, or check that each one's examples behave.
     Rules(RulesArgs),
 }
