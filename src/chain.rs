@@ -724,7 +724,8 @@ fn other_sdk(ctx: &Context, sdk: Sdk) -> (Source, String) {
     if let Some(c) = shared.creds.get(&profile) {
         merged.get_or_insert_with(Options::new).extend(c.clone());
     }
-    if let Some(s) = merged.as_ref().and_then(|p| other_sdk_profile(ctx, sdk, &shared, &profile, p, env_keys.as_ref()))
+    if let Some(s) =
+        merged.as_ref().and_then(|p| other_sdk_profile(ctx, sdk, &shared, &profile, p, env_keys.as_ref(), 0))
     {
         return (s, profile);
     }
@@ -744,7 +745,12 @@ fn other_sdk_profile(
     profile: &str,
     p: &Options,
     env_keys: Option<&Option<KeyId>>,
+    depth: usize,
 ) -> Option<Source> {
+    // A chain of source profiles longer than this is a loop (the SDKs refuse loops).
+    if depth > 8 {
+        return Some(Source::Error { error: format!("source_profile loop through profile {profile}") });
+    }
     let static_source = || -> Option<Source> {
         let id = p.get("aws_access_key_id")?;
         p.get("aws_secret_access_key")?;
@@ -771,7 +777,7 @@ fn other_sdk_profile(
                     merged.get_or_insert_with(Options::new).extend(c.clone());
                 }
                 match merged {
-                    Some(src) => other_sdk_profile(ctx, sdk, shared, sp, &src, env_keys)
+                    Some(src) => other_sdk_profile(ctx, sdk, shared, sp, &src, env_keys, depth + 1)
                         .unwrap_or(Source::Error { error: format!("source profile {sp} has no credentials") }),
                     None => Source::Error { error: format!("source profile {sp} does not exist") },
                 }

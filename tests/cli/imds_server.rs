@@ -20,6 +20,8 @@ pub const ACCOUNT: &str = "123456789012";
 pub const ROLE: &str = "app-role";
 /// Decodes to account 123456789012 (moto's STS account).
 pub const ROLE_SESSION_KEY: &str = "ASIARZPUZDIKEWHJY2HX";
+/// Where the server also answers as a container credentials endpoint.
+pub const CONTAINER_PATH: &str = "/container-credentials";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -227,6 +229,15 @@ fn reason(status: u16) -> &'static str {
 
 fn respond(state: &State, method: &str, path: &str, headers: &HashMap<String, String>) -> Response {
     let mode = state.mode;
+    // An ECS-style container credentials endpoint, for chain tests.
+    if method == "GET" && path == CONTAINER_PATH {
+        return text(
+            200,
+            format!(
+                r#"{{"AccessKeyId":"{ROLE_SESSION_KEY}","SecretAccessKey":"{ROLE_SECRET}","Token":"{ROLE_TOKEN}","Expiration":"2099-01-01T00:00:00Z"}}"#
+            ),
+        );
+    }
     if mode == Mode::Disabled {
         return text(403, "Forbidden");
     }

@@ -1,6 +1,7 @@
 //! Integration tests: each builds a tree, runs the binary, and checks what
 //! it printed, as a user would.
 
+mod chain_oracle;
 mod core;
 mod host;
 mod imds;
