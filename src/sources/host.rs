@@ -15,6 +15,8 @@ pub const SYSTEM_DIRS: &[&str] = &[
     "etc",
     "var/spool/cron",
     "var/lib/cloud",
+    // The SSM agent: its own credentials (expected) and Run Command scripts.
+    "var/lib/amazon/ssm",
     "var/lib/docker/containers",
     "var/lib/containers/storage/overlay-containers",
     "var/lib/rancher/k3s/agent/etc",

@@ -111,7 +111,7 @@ pub fn aws_exports(text: &str) -> Vec<(String, String)> {
     out
 }
 
-/// The startup files a login shell reads, in order, relative to the home.
+/// Every user startup file any shell reads, relative to the home.
 pub const SHELL_STARTUP: &[&str] = &[
     ".profile",
     ".bash_profile",
@@ -123,26 +123,51 @@ pub const SHELL_STARTUP: &[&str] = &[
     ".config/fish/config.fish",
 ];
 
-/// System-wide startup files, relative to the root, in the order they apply.
-pub const SYSTEM_STARTUP: &[&str] = &["etc/environment", "etc/profile", "etc/bash.bashrc", "etc/bashrc", "etc/zshenv"];
+/// The files a login shell of this kind reads, in order: system files
+/// relative to the root (`*` for the `/etc/profile.d/*.sh` scripts), then
+/// the user's, relative to the home. PAM applies `/etc/environment` to every
+/// login session first.
+fn startup_files(shell: &str) -> (&'static [&'static str], &'static [&'static str]) {
+    let name = shell.rsplit('/').next().unwrap_or(shell);
+    match name {
+        "bash" => (
+            &["etc/environment", "etc/profile", "*", "etc/bash.bashrc", "etc/bashrc"],
+            &[".bash_profile", ".bash_login", ".profile", ".bashrc"],
+        ),
+        "zsh" => (
+            &["etc/environment", "etc/zshenv", "etc/zsh/zshenv", "etc/zprofile", "etc/zsh/zprofile"],
+            &[".zshenv", ".zprofile", ".zshrc"],
+        ),
+        "fish" => (&["etc/environment", "etc/fish/config.fish"], &[".config/fish/config.fish"]),
+        _ => (&["etc/environment", "etc/profile", "*"], &[".profile"]),
+    }
+}
 
 /// A user's login environment: HOME, USER and LOGNAME, then the AWS_*
-/// variables that the system's and the user's startup files export.
+/// variables that the system's and the user's startup files export, for
+/// the user's own shell.
 pub fn login_environ(root: &Path, user: &User, read: &dyn Fn(&Path) -> Option<String>) -> Environ {
     let mut vars: Vec<(String, String)> = vec![
         ("HOME".into(), user.home.display().to_string()),
         ("USER".into(), user.name.clone()),
         ("LOGNAME".into(), user.name.clone()),
     ];
-    let mut files: Vec<PathBuf> = SYSTEM_STARTUP.iter().map(|f| root.join(f)).collect();
-    if let Ok(dir) = std::fs::read_dir(root.join("etc/profile.d")) {
-        let mut more: Vec<PathBuf> =
-            dir.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "sh")).collect();
-        more.sort();
-        files.extend(more);
+    let (system, own) = startup_files(&user.shell);
+    let mut files: Vec<PathBuf> = Vec::new();
+    for f in system {
+        if *f != "*" {
+            files.push(root.join(f));
+        } else if let Ok(dir) = std::fs::read_dir(root.join("etc/profile.d")) {
+            let mut more: Vec<PathBuf> = dir
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "sh"))
+                .collect();
+            more.sort();
+            files.extend(more);
+        }
     }
     let home = root.join(user.home.strip_prefix("/").unwrap_or(&user.home));
-    files.extend(SHELL_STARTUP.iter().map(|f| home.join(f)));
+    files.extend(own.iter().map(|f| home.join(f)));
     for f in files {
         if let Some(text) = read(&f) {
             vars.extend(aws_exports(&text));

@@ -1,6 +1,7 @@
 //! The host scan: real child processes read through /proc, and a whole
 //! fixture host built in a temporary directory and scanned with --root.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -137,4 +138,290 @@ fn credential_process_is_named_never_run() {
     assert_eq!(c["resolution"]["method"], "custom-process");
     assert_eq!(c["resolution"]["source"]["command"], script.display().to_string());
     assert!(!Path::new(&marker).exists(), "rolecall ran the credential_process");
+}
+
+/// A key ID unique to one place in the fixture host.
+fn key(n: u64) -> String {
+    key_id_for_account("AKIA", 111122223333, n * 7 + 3)
+}
+
+/// Every location a host scan covers, in a fixture root, each holding its
+/// own key (with a secret next to it), plus places it must not read.
+fn fixture_host() -> (Tree, Vec<(String, String, u64)>) {
+    let t = Tree::new();
+    let mut expected: Vec<(String, String, u64)> = Vec::new();
+    let mut put = |t: &Tree, path: &str, text: String, n: u64, line: u64| {
+        t.write(path, text);
+        expected.push((key(n), path.to_string(), line));
+    };
+    let pair = |n: u64| format!("aws_access_key_id = {}\naws_secret_access_key = {SECRET}\n", key(n));
+    let env = |n: u64| format!("AWS_ACCESS_KEY_ID={}\nAWS_SECRET_ACCESS_KEY={SECRET}\n", key(n));
+    t.write(
+        "etc/passwd",
+        "root:x:0:0:root:/root:/bin/bash\n\
+         app:x:1001:1001:App:/home/app:/bin/bash\n\
+         svc:x:998:998::/var/lib/svc:/usr/sbin/nologin\n\
+         web:x:1002:1002::/srv/web:/bin/sh\n\
+         nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+    );
+    // Users: ~/.aws, shell startup files, histories, tool configs.
+    put(&t, "root/.aws/credentials", format!("[default]\n{}", pair(1)), 1, 2);
+    put(&t, "home/app/.aws/config", format!("[profile deploy]\nregion = us-east-1\n{}", pair(2)), 2, 3);
+    put(
+        &t,
+        "home/app/.bashrc",
+        format!("alias ll='ls -l'\nexport AWS_ACCESS_KEY_ID={}\nexport AWS_SECRET_ACCESS_KEY={SECRET}\n", key(3)),
+        3,
+        2,
+    );
+    put(
+        &t,
+        "home/app/.bash_history",
+        format!("ls\naws configure set aws_access_key_id {}\naws_secret_access_key={SECRET} aws s3 ls\n", key(4)),
+        4,
+        2,
+    );
+    put(
+        &t,
+        "home/app/.zsh_history",
+        format!(": 1700000000:0;export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={SECRET}\n", key(5)),
+        5,
+        1,
+    );
+    put(
+        &t,
+        "home/app/.config/fish/config.fish",
+        format!("set -x AWS_ACCESS_KEY_ID {}\nset -x AWS_SECRET_ACCESS_KEY {SECRET}\n", key(6)),
+        6,
+        1,
+    );
+    put(&t, "home/app/.s3cfg", format!("[default]\naccess_key = {}\nsecret_key = {SECRET}\n", key(7)), 7, 2);
+    put(&t, "home/app/.boto", format!("[Credentials]\n{}", pair(8)), 8, 2);
+    put(&t, "home/app/.passwd-s3fs", format!("{}:{SECRET}\n", key(9)), 9, 1);
+    put(
+        &t,
+        "home/app/.config/rclone/rclone.conf",
+        format!("[s3]\ntype = s3\naccess_key_id = {}\nsecret_access_key = {SECRET}\n", key(10)),
+        10,
+        3,
+    );
+    put(&t, "home/app/.netrc", format!("machine s3.amazonaws.com\nlogin {}\npassword {SECRET}\n", key(11)), 11, 2);
+    put(
+        &t,
+        "home/app/.docker/config.json",
+        format!("{{\"env\": [\"AWS_ACCESS_KEY_ID={}\", \"AWS_SECRET_ACCESS_KEY={SECRET}\"]}}\n", key(12)),
+        12,
+        1,
+    );
+    put(
+        &t,
+        "home/app/.kube/config",
+        format!(
+            "users:\n- user:\n    exec:\n      env:\n      - name: AWS_ACCESS_KEY_ID\n        value: {}\n      - name: AWS_SECRET_ACCESS_KEY\n        value: {SECRET}\n",
+            key(13)
+        ),
+        13,
+        6,
+    );
+    put(&t, "var/lib/svc/.aws/credentials", format!("[default]\n{}", pair(14)), 14, 2);
+    // System.
+    put(&t, "etc/environment", env(15), 15, 1);
+    put(
+        &t,
+        "etc/profile.d/aws.sh",
+        format!("export {}", env(16).replace('\n', "\nexport ").trim_end_matches("export ")),
+        16,
+        1,
+    );
+    put(&t, "etc/default/app", env(17), 17, 1);
+    put(&t, "etc/sysconfig/app", env(18), 18, 1);
+    put(
+        &t,
+        "etc/systemd/system/app.service",
+        format!(
+            "[Unit]\nDescription=app\n[Service]\nEnvironment=AWS_ACCESS_KEY_ID={} \"AWS_SECRET_ACCESS_KEY={SECRET}\"\nEnvironmentFile=-/data/app.env\nExecStart=/opt/app/bin/app\n",
+            key(19)
+        ),
+        19,
+        4,
+    );
+    // A file named by EnvironmentFile= outside every default location.
+    put(&t, "data/app.env", env(20), 20, 1);
+    put(
+        &t,
+        "etc/crontab",
+        format!("0 * * * * root AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={SECRET} /usr/local/bin/sync\n", key(21)),
+        21,
+        1,
+    );
+    put(
+        &t,
+        "etc/cron.d/backup",
+        format!("SHELL=/bin/sh\nAWS_ACCESS_KEY_ID={}\nAWS_SECRET_ACCESS_KEY={SECRET}\n", key(22)),
+        22,
+        2,
+    );
+    put(
+        &t,
+        "var/spool/cron/crontabs/app",
+        format!("@daily AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={SECRET} backup.sh\n", key(23)),
+        23,
+        1,
+    );
+    put(
+        &t,
+        "var/lib/cloud/instance/user-data.txt",
+        format!("#!/bin/bash\necho setup\ncat > /etc/app.env <<EOF\n{}EOF\n", env(24)),
+        24,
+        4,
+    );
+    put(
+        &t,
+        "var/lib/cloud/instance/scripts/part-001",
+        format!("#!/bin/sh\nexport {}", env(25).replace('\n', "\nexport ").trim_end_matches("export ")),
+        25,
+        2,
+    );
+    put(&t, "etc/passwd-s3fs", format!("mybucket:{}:{SECRET}\n", key(26)), 26, 1);
+    let cid = "c0ffee".repeat(10) + "abcd";
+    put(
+        &t,
+        &format!("var/lib/docker/containers/{cid}/config.v2.json"),
+        format!(
+            "{{\"Config\":{{\"Env\":[\"PATH=/usr/bin\",\"AWS_ACCESS_KEY_ID={}\",\"AWS_SECRET_ACCESS_KEY={SECRET}\"]}}}}\n",
+            key(27)
+        ),
+        27,
+        1,
+    );
+    put(
+        &t,
+        &format!("var/lib/containers/storage/overlay-containers/{cid}/userdata/config.json"),
+        format!("{{\"process\":{{\"env\":[\"AWS_ACCESS_KEY_ID={}\",\"AWS_SECRET_ACCESS_KEY={SECRET}\"]}}}}\n", key(28)),
+        28,
+        1,
+    );
+    put(
+        &t,
+        &format!("run/containerd/io.containerd.runtime.v2.task/k8s.io/{cid}/config.json"),
+        format!("{{\"process\":{{\"env\":[\"AWS_ACCESS_KEY_ID={}\",\"AWS_SECRET_ACCESS_KEY={SECRET}\"]}}}}\n", key(29)),
+        29,
+        1,
+    );
+    // Application directories, compose files, the home of a service account under /srv.
+    put(
+        &t,
+        "opt/app/docker-compose.yml",
+        format!(
+            "services:\n  app:\n    environment:\n      AWS_ACCESS_KEY_ID: {}\n      AWS_SECRET_ACCESS_KEY: {SECRET}\n",
+            key(30)
+        ),
+        30,
+        4,
+    );
+    put(&t, "srv/web/.env", env(31), 31, 1);
+    put(
+        &t,
+        "var/www/html/wp-config.php",
+        format!("define('AWS_ACCESS_KEY_ID', '{}');\ndefine('AWS_SECRET_ACCESS_KEY', '{SECRET}');\n", key(32)),
+        32,
+        1,
+    );
+    put(&t, "usr/local/etc/app.conf", pair(33), 33, 1);
+    put(
+        &t,
+        "app/config/settings.yml",
+        format!("aws:\n  aws_access_key_id: {}\n  aws_secret_access_key: {SECRET}\n", key(34)),
+        34,
+        2,
+    );
+    // Not read: pseudo filesystems inside the root, other directories.
+    t.write("proc/1/environ", env(90).replace('\n', "\0"));
+    t.write("sys/kernel/notes", env(91));
+    t.write("run/user/1001/secret.env", env(92));
+    t.write("data/other/notes.txt", env(93));
+    // The SSM agent's own temporary credentials: expected, not a finding that counts.
+    t.write(
+        "var/lib/amazon/ssm/credentials",
+        format!("[default]\naws_access_key_id = ASIAY34FZKBOKMUTVV7A\naws_secret_access_key = {SECRET2}\naws_session_token = IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDoG1aR3Kq8vN2mT5xW7yZ4bC6dF9hJ0kL3nP5qR8sU1vX4zA7cE2gI5jM8oQ0tW3y\n"),
+    );
+    (t, expected)
+}
+
+fn by_key(report: &Value) -> BTreeMap<String, (String, u64)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["key_id"].is_string())
+        .map(|f| {
+            (
+                f["key_id"].as_str().unwrap().to_string(),
+                (f["location"]["path"].as_str().unwrap().to_string(), f["location"]["line"].as_u64().unwrap()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn fixture_root_every_location_is_found() {
+    let (t, expected) = fixture_host();
+    let root = t.root().display().to_string();
+    let mut cmd = rolecall();
+    cmd.args(["scan", "--format", "json", "--no-imds", "--root"]).arg(t.root());
+    let run = run_with_limit(cmd, Duration::from_secs(60));
+    let report = run.json();
+    let found = by_key(&report);
+    let mut missing = Vec::new();
+    for (k, path, line) in &expected {
+        match found.get(k) {
+            Some((p, l)) if *p == format!("{root}/{path}") && l == line => {}
+            other => missing.push(format!("{path}:{line} ({k}): got {other:?}")),
+        }
+    }
+    assert!(missing.is_empty(), "not found as expected:\n{}", missing.join("\n"));
+    for n in [90, 91, 92, 93] {
+        assert!(!found.contains_key(&key(n)), "key {n} was read from a place a host scan must not read");
+    }
+    // The SSM agent's credentials are expected, with the reason shown.
+    let ssm = report["findings"].as_array().unwrap().iter().find(|f| f["key_id"] == "ASIAY34FZKBOKMUTVV7A").unwrap();
+    assert!(ssm["expected"].as_str().unwrap().contains("SSM agent"));
+    assert_eq!(report["verdict"]["expected_credentials"], 1);
+    assert_eq!(report["verdict"]["live_credentials"].as_u64().unwrap(), expected.len() as u64);
+    // No process was read: --root is an image, not this host.
+    assert_eq!(report["coverage"]["processes_scanned"], 0);
+    // Users' login shells, resolved inside the root.
+    let user_chain = |name: &str| {
+        report["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["subject"]["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no chain for {name}"))
+    };
+    let app = user_chain("app");
+    assert_eq!(app["resolution"]["method"], "env", "app's .bashrc exports keys: {app}");
+    assert_eq!(app["resolution"]["source"]["key_id"], key(3));
+    // /etc/environment and /etc/profile.d/aws.sh export keys to every login
+    // shell, so they win over root's ~/.aws/credentials.
+    let r = user_chain("root");
+    assert_eq!(r["resolution"]["method"], "env");
+    assert_eq!(r["resolution"]["source"]["key_id"], key(16));
+    assert_eq!(user_chain("web")["resolution"]["source"]["key_id"], key(16));
+    assert_eq!(report["verdict"]["users_using_static_keys"].as_u64().unwrap(), 3);
+    let root_creds = report["findings"].as_array().unwrap().iter().find(|f| f["key_id"] == key(1)).unwrap();
+    assert_eq!(root_creds["used_by"], serde_json::json!([]), "shadowed by the environment");
+    // --full also reads the rest of the root; --include adds one directory.
+    let mut cmd = rolecall();
+    cmd.args(["scan", "--format", "json", "--no-imds", "--include", "/data/other", "--root"]).arg(t.root());
+    assert!(by_key(&run_with_limit(cmd, Duration::from_secs(60)).json()).contains_key(&key(93)));
+    let mut cmd = rolecall();
+    cmd.args(["scan", "--format", "json", "--no-imds", "--full", "--root"]).arg(t.root());
+    let full = by_key(&run_with_limit(cmd, Duration::from_secs(60)).json());
+    assert!(full.contains_key(&key(93)) && !full.contains_key(&key(90)) && !full.contains_key(&key(91)));
+    // --exclude, as the host sees the path.
+    let mut cmd = rolecall();
+    cmd.args(["scan", "--format", "json", "--no-imds", "--exclude", "/opt", "--root"]).arg(t.root());
+    assert!(!by_key(&run_with_limit(cmd, Duration::from_secs(60)).json()).contains_key(&key(30)));
 }
