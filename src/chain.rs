@@ -18,7 +18,7 @@ use crate::imds::{ImdsState, RoleStatus};
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// Where the SDK gets its credentials.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Source {
     /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` in the environment.
@@ -52,7 +52,7 @@ pub enum Source {
 }
 
 /// Whether a resolution uses something else than the instance role.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Shadowing {
     /// Static keys (environment, files) are used instead of the role.
@@ -156,7 +156,7 @@ impl fmt::Display for Source {
 }
 
 /// An AWS SDK whose default chain is modelled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Sdk {
     /// botocore (boto3, the AWS CLI): the reference.
@@ -374,7 +374,7 @@ fn expand_vars(s: &str, get: impl Fn(&str) -> Option<String>) -> String {
 }
 
 /// One SDK's answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Resolution {
     pub sdk: Sdk,
     pub source: Source,
@@ -812,7 +812,7 @@ fn other_sdk_profile(
 }
 
 /// The runtime of a process, as far as its executable tells.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Runtime {
     Python,
@@ -869,7 +869,7 @@ impl Runtime {
 /// A subject's resolution: the answer of its runtime's SDK (botocore when
 /// the runtime is unknown or not modelled), and every other modelled SDK
 /// that would answer differently.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ChainReport {
     pub runtime: Runtime,
     pub resolution: Resolution,
@@ -891,7 +891,7 @@ pub fn report(ctx: &Context, runtime: impl FnOnce() -> Runtime) -> ChainReport {
 }
 
 /// Whose chain it is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Subject {
     /// A running process, with its own environment.
@@ -917,7 +917,7 @@ impl fmt::Display for Subject {
 }
 
 /// One subject's chain.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct SubjectChain {
     pub subject: Subject,
     #[serde(flatten)]

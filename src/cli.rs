@@ -27,8 +27,57 @@ pub struct Cli {
 pub enum Command {
     /// Scan paths for AWS credentials and report what was found.
     Scan(Box<ScanArgs>),
+    /// Scan like `scan`, then write every finding to a baseline as acknowledged.
+    Baseline(Box<BaselineArgs>),
+    /// Views across many hosts' JSON reports.
+    Fleet(FleetArgs),
     /// List the rules in use, or check that each one's examples behave.
     Rules(RulesArgs),
+    /// Print the JSON Schema of `--format json` reports.
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+
+    /// Why these findings are acknowledged (kept with each entry).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+
+    /// From this day (YYYY-MM-DD) the acknowledgements count again.
+    #[arg(long, value_name = "DATE")]
+    pub expires: Option<String>,
+
+    /// Where to write the baseline; entries already in it are kept [default: stdout].
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    #[command(subcommand)]
+    pub action: FleetAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FleetAction {
+    /// Summarise JSON reports from many instances (e.g. SSM Run Command output downloaded from S3).
+    Summarize {
+        /// Report files, or directories searched for them.
+        #[arg(value_name = "PATH", required = true)]
+        paths: Vec<PathBuf>,
+        /// Output format: text or json.
+        #[arg(long, value_enum, default_value_t = FleetFormat::Text)]
+        format: FleetFormat,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FleetFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -56,9 +105,29 @@ pub struct ScanArgs {
     #[arg(long, value_enum, value_delimiter = ',', value_name = "SOURCES")]
     pub sources: Vec<SourceKind>,
 
-    /// Output format.
+    /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+
+    /// Print only the one-line summary on stdout (same as --format summary).
+    #[arg(long)]
+    pub summary: bool,
+
+    /// Also write the report in FORMAT to FILE (repeatable), e.g. json=/var/lib/rolecall/last.json.
+    #[arg(long, value_name = "FORMAT=FILE", value_parser = parse_output)]
+    pub output: Vec<(Format, PathBuf)>,
+
+    /// Write the verdict as SSM custom inventory (Custom:RolecallVerdict) for the agent to upload.
+    #[arg(long)]
+    pub ssm_inventory: bool,
+
+    /// The SSM agent's data directory.
+    #[arg(long, value_name = "DIR", hide = true, default_value = crate::report::inventory::DEFAULT_DATA_DIR)]
+    pub ssm_data_dir: PathBuf,
+
+    /// Acknowledged findings (see `rolecall baseline`) [default: the configuration's `baseline`].
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
 
     /// Load rules from the *.toml files in DIR instead of the built-in ones.
     #[arg(long, value_name = "DIR")]
@@ -150,4 +219,13 @@ pub enum RulesAction {
     List,
     /// Run each rule's examples and negative examples through the matcher.
     Check,
+}
+
+fn parse_output(s: &str) -> Result<(Format, PathBuf), String> {
+    let (format, file) = s.split_once('=').ok_or("use FORMAT=FILE, e.g. json=/var/lib/rolecall/last.json")?;
+    let format: Format = format.parse()?;
+    if file.is_empty() {
+        return Err("the FILE after = is empty".into());
+    }
+    Ok((format, PathBuf::from(file)))
 }

@@ -13,7 +13,7 @@ use crate::finding::Ignored;
 pub const MAX_LISTED_GAPS: usize = 200;
 
 /// Why something was deliberately not scanned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SkipReason {
     /// Symbolic links are never followed (their targets are scanned where they live).
@@ -44,7 +44,7 @@ impl fmt::Display for SkipReason {
 }
 
 /// Why something that should have been scanned was not, or not fully.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum GapReason {
     PermissionDenied,
@@ -81,7 +81,7 @@ impl fmt::Display for GapReason {
 }
 
 /// One place that could not be (fully) scanned.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct Gap {
     /// The path, or `pid N` for a process.
     pub target: String,
@@ -90,7 +90,7 @@ pub struct Gap {
 }
 
 /// Everything a report says about how complete the scan was.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct Coverage {
     /// The paths the walk started from.
     pub roots: Vec<String>,

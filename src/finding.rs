@@ -67,7 +67,7 @@ pub fn short_hash(parts: &[&[u8]]) -> String {
 }
 
 /// An access key ID: a credential prefix and 16 base32 characters.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct KeyId(String);
 
@@ -174,7 +174,7 @@ fn is_example_secret(s: &[u8]) -> bool {
 }
 
 /// What a finding holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// An `AKIA` key ID, with or without its secret.
@@ -231,7 +231,7 @@ impl Location {
 }
 
 /// How a finding's key relates to the instance's own account.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum AccountRelation {
     SameAccount,
@@ -242,7 +242,7 @@ pub enum AccountRelation {
 }
 
 /// What the verdict made of one finding (filled in by `verdict::decide`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Assessment {
     pub account_relation: AccountRelation,
     /// An ASIA key equal to the attached role's current session key: the
@@ -250,6 +250,10 @@ pub struct Assessment {
     pub role_credentials_copy: bool,
     /// Why this finding is expected and does not count (platform credentials, configuration).
     pub expected: Option<String>,
+    /// The reason it was acknowledged in the baseline (then it does not count).
+    pub acknowledged: Option<String>,
+    /// The date its acknowledgement expired (then it counts again).
+    pub acknowledgement_expired: Option<String>,
     /// Counts towards the verdict: a usable credential that is not expected.
     pub live: bool,
 }
@@ -327,7 +331,7 @@ pub fn merge_by_fingerprint(findings: Vec<Finding>) -> Vec<Finding> {
 }
 
 /// Values seen but not reported, and why.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Ignored {
     /// AWS documentation example keys and secrets.
     pub examples: u64,

@@ -47,7 +47,7 @@ impl ImdsOptions {
 }
 
 /// How IMDS answered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ImdsState {
     /// IMDSv2 answered: a token was issued and used.
@@ -83,7 +83,7 @@ impl fmt::Display for ImdsState {
 }
 
 /// The instance identity document's fields that reports use.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Identity {
     #[serde(default)]
@@ -101,7 +101,7 @@ pub struct Identity {
 }
 
 /// Which role is attached, if any, as far as IMDS could tell.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum RoleStatus {
     Attached {
@@ -119,7 +119,7 @@ pub enum RoleStatus {
 }
 
 /// Everything the probe learned.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct ImdsReport {
     pub endpoint: String,
     pub state: ImdsState,

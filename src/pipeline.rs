@@ -71,10 +71,26 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
                 &imds,
                 &mut findings,
                 &chains,
-                &settings.expected,
-                &settings.platform_files,
-                &settings.fail_on,
+                &verdict::Policy {
+                    expected: &settings.expected,
+                    platform: &settings.platform_files,
+                    baseline: &settings.baseline,
+                    today: crate::baseline::today(),
+                    fail_on: &settings.fail_on,
+                },
             ),
+            started_at: settings.started_at,
+            rules: settings
+                .rules
+                .rules
+                .iter()
+                .map(|r| crate::report::RuleInfo {
+                    id: r.spec.id.clone(),
+                    name: r.spec.name.clone(),
+                    description: r.spec.description.clone(),
+                    severity: r.spec.severity,
+                })
+                .collect(),
             imds,
             findings,
             chains,
@@ -163,7 +179,7 @@ fn chains(
         };
         out.push(SubjectChain { subject: Subject::Process(p.info.clone()), chain: chain::report(&ctx, runtime) });
     }
-    let read = |path: &Path| match files.read(&Path::new("/").join(path.strip_prefix(root).unwrap_or(path))) {
+    let read = |path: &Path| match files.read(&walk::host_view(root, path)) {
         chain::FileText::Text(t) => Some(t),
         _ => None,
     };

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
+use crate::baseline::Baseline;
 use crate::cli::{ColorChoice, EndpointMode, ScanArgs, SourceKind};
 use crate::imds::{IPV4_ENDPOINT, IPV6_ENDPOINT, ImdsOptions};
 use crate::report::Format;
@@ -44,6 +45,9 @@ pub struct ConfigFile {
     /// (/opt, /srv, /var/www, /usr/local, /app).
     #[serde(default)]
     pub app_dirs: Option<Vec<PathBuf>>,
+    /// The baseline of acknowledged findings.
+    #[serde(default)]
+    pub baseline: Option<PathBuf>,
     /// Default for `--fail-on`.
     #[serde(default)]
     pub fail_on: Option<Vec<String>>,
@@ -94,10 +98,18 @@ pub struct Settings {
     pub fail_on: Vec<FailOn>,
     pub expected: Vec<Expected>,
     pub platform_files: Vec<PlatformFile>,
+    /// Acknowledged findings.
+    pub baseline: Baseline,
+    /// Extra copies of the report.
+    pub outputs: Vec<(Format, PathBuf)>,
+    /// Where to write SSM custom inventory, if asked.
+    pub ssm_inventory: Option<PathBuf>,
     /// Colour in text output.
     pub color: bool,
     /// When the scan started (for elapsed time and the deadline).
     pub started: Instant,
+    /// The same moment on the wall clock.
+    pub started_at: std::time::SystemTime,
 }
 
 impl Settings {
@@ -160,9 +172,10 @@ impl Settings {
             processes: args.root.is_none() && wants(SourceKind::Processes),
             users: wants(SourceKind::Users),
             files: wants(SourceKind::Files),
-            format: args.format,
+            format: if args.summary { Format::Summary } else { args.format },
             rules,
             walk: WalkOptions {
+                host_root: host_root.clone(),
                 prune: PSEUDO_DIRS.iter().map(|d| host_root.join(d)).collect(),
                 exclude,
                 one_file_system: !args.cross_filesystems,
@@ -172,11 +185,18 @@ impl Settings {
             },
             imds: imds_options(args, &env)?,
             fail_on,
+            baseline: match args.baseline.as_ref().or(config.baseline.as_ref()) {
+                Some(p) => Baseline::load(p)?,
+                None => Baseline::default(),
+            },
+            outputs: args.output.clone(),
+            ssm_inventory: args.ssm_inventory.then(|| args.ssm_data_dir.clone()),
             expected: config.expected,
-            platform_files: verdict::platform_files(&host_root, &env),
+            platform_files: verdict::platform_files(args.root.is_none(), &env),
             host_root,
             color,
             started,
+            started_at: std::time::SystemTime::now(),
         })
     }
 }

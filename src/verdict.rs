@@ -3,11 +3,12 @@
 //! which `--fail-on` turns into an exit code.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use serde::Serialize;
 
+use crate::baseline::Baseline;
 use crate::chain::{Shadowing, Subject, SubjectChain};
 use crate::exit::Outcome;
 use crate::finding::{AccountRelation, Assessment, Finding, Kind};
@@ -15,7 +16,7 @@ use crate::imds::{ImdsReport, RoleStatus};
 
 /// The answer to "does this instance rely on static AWS credentials despite
 /// having an IAM role?".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum VerdictKind {
     /// A role is attached and no live static credential was found.
@@ -43,7 +44,7 @@ impl fmt::Display for VerdictKind {
 }
 
 /// One condition that can fail the run (`--fail-on`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailOn {
     /// Verdict: static credentials despite role.
@@ -104,25 +105,21 @@ pub struct PlatformFile {
     pub reason: String,
 }
 
-/// The SSM agent's own credential files. Only temporary (ASIA) keys in them
-/// are expected: the agent never writes a long-term key.
-pub fn platform_files(host_root: &Path, env: &[(String, String)]) -> Vec<PlatformFile> {
+/// The SSM agent's own credential files, as the host sees them. Only
+/// temporary (ASIA) keys in them are expected: the agent never writes a
+/// long-term key. `live_host` is false for an image scanned with `--root`,
+/// where rolecall's own environment says nothing about the image.
+pub fn platform_files(live_host: bool, env: &[(String, String)]) -> Vec<PlatformFile> {
     let mut files = vec![PlatformFile {
-        path: host_root.join("var/lib/amazon/ssm/credentials"),
+        path: PathBuf::from("/var/lib/amazon/ssm/credentials"),
         reason: "the SSM agent's own temporary credentials (Default Host Management Configuration)".to_string(),
     }];
     let var = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     // Under Run Command the agent names its shared credentials file in
     // AWS_SHARED_CREDENTIALS_FILE; only trust it when the agent's own markers are set.
-    if let (Some(file), Some(_)) = (var("AWS_SHARED_CREDENTIALS_FILE"), var("AWS_SSM_INSTANCE_ID")) {
-        let file = Path::new(file);
-        let file = if host_root == Path::new("/") {
-            file.to_path_buf()
-        } else {
-            host_root.join(file.strip_prefix("/").unwrap_or(file))
-        };
+    if let (true, Some(file), Some(_)) = (live_host, var("AWS_SHARED_CREDENTIALS_FILE"), var("AWS_SSM_INSTANCE_ID")) {
         files.push(PlatformFile {
-            path: file,
+            path: PathBuf::from(file),
             reason: "the SSM agent's shared temporary credentials for Run Command (AWS_SHARED_CREDENTIALS_FILE)"
                 .to_string(),
         });
@@ -131,7 +128,7 @@ pub fn platform_files(host_root: &Path, env: &[(String, String)]) -> Vec<Platfor
 }
 
 /// Processes of one service (or users) whose chain resolves to one static key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct StaticKeyUse {
     /// "3 processes of app.service", "user alice (login shell)".
     pub who: String,
@@ -170,7 +167,7 @@ fn static_key_uses(chains: &[SubjectChain]) -> Vec<StaticKeyUse> {
 }
 
 /// The verdict and the numbers behind it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Verdict {
     pub verdict: VerdictKind,
     /// One sentence: the verdict, the role, and how many live credentials.
@@ -200,15 +197,20 @@ impl Verdict {
     }
 }
 
+/// What the operator decided in advance: expected credentials, the
+/// baseline, and which outcomes fail the run.
+pub struct Policy<'a> {
+    pub expected: &'a [Expected],
+    pub platform: &'a [PlatformFile],
+    pub baseline: &'a Baseline,
+    /// Today as `YYYY-MM-DD`, for acknowledgements that expire.
+    pub today: String,
+    pub fail_on: &'a [FailOn],
+}
+
 /// Assesses every finding and decides the verdict.
-pub fn decide(
-    imds: &ImdsReport,
-    findings: &mut [Finding],
-    chains: &[SubjectChain],
-    expected: &[Expected],
-    platform: &[PlatformFile],
-    fail_on: &[FailOn],
-) -> Verdict {
+pub fn decide(imds: &ImdsReport, findings: &mut [Finding], chains: &[SubjectChain], policy: &Policy) -> Verdict {
+    let Policy { expected, platform, baseline, today, fail_on } = policy;
     let own_account = imds.identity.as_ref().and_then(|i| i.account_id.clone());
     let role_key = match &imds.role {
         RoleStatus::Attached { session_key_id, .. } => session_key_id.clone(),
@@ -228,7 +230,13 @@ pub fn decide(
             let path = f.location.path()?;
             platform.iter().find(|p| f.kind == Kind::Temporary && path == p.path).map(|p| p.reason.clone())
         });
-        a.live = f.has_secret() && a.expected.is_none();
+        if let Some(ack) = baseline.find(&f.fingerprint) {
+            match &ack.expires {
+                Some(date) if date.as_str() <= today.as_str() => a.acknowledgement_expired = Some(date.clone()),
+                _ => a.acknowledged = Some(ack.reason.clone()),
+            }
+        }
+        a.live = f.has_secret() && a.expected.is_none() && a.acknowledged.is_none();
         f.assessment = a;
     }
     // Link each key to the processes and users whose chain resolves to it.

@@ -1,8 +1,10 @@
-//! `--format json`: one object, the contract in docs/report.md. Every type
-//! here is a serialize-only view; none can hold a secret.
+//! `--format json`: one object, the contract in docs/report.md, whose JSON
+//! Schema (docs/report.schema.json) is generated from these types. Every
+//! type here is a serialize-only view; none can hold a secret.
 
 use std::io;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::Report;
@@ -18,87 +20,103 @@ use crate::verdict::Verdict;
 /// Bumped when a field changes meaning or disappears; adding fields does not bump it.
 pub const SCHEMA_VERSION: &str = "1";
 
-#[derive(Serialize)]
-struct Doc<'a> {
+/// A rolecall report: one host's answer to "does this instance rely on
+/// static AWS credentials despite having an IAM role?".
+#[derive(Serialize, JsonSchema)]
+#[schemars(title = "rolecall report")]
+pub struct Doc<'a> {
+    /// "1" for this schema.
     schema_version: &'static str,
     tool: Tool,
+    /// When the scan started (RFC 3339, UTC).
+    scanned_at: String,
     host: Host<'a>,
     imds: ImdsView<'a>,
     role: &'a RoleStatus,
     verdict: &'a Verdict,
     hardening: Vec<Hardening>,
     findings: Vec<FindingView<'a>>,
-    /// What each process and user's SDK credential chain resolves to.
+    /// What each process's and user's SDK credential chain resolves to (host scans).
     chains: &'a [SubjectChain],
     coverage: &'a Coverage,
 }
 
-#[derive(Serialize)]
-struct ImdsView<'a> {
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct ImdsView<'a> {
     endpoint: &'a str,
     state: ImdsState,
+    /// What happened, with the URL and status where they matter.
     detail: &'a str,
+    /// Whether a tokenless request was answered (IMDSv1 open); null when unknown.
     v1_allowed: Option<bool>,
     notes: &'a [String],
     elapsed_ms: u64,
 }
 
 /// A weakness of the instance's configuration, apart from credentials.
-#[derive(Serialize)]
-struct Hardening {
-    id: &'static str,
-    severity: Severity,
-    message: &'static str,
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct Hardening {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub message: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct Tool {
     name: &'static str,
     version: &'static str,
 }
 
-#[derive(Serialize)]
-struct Host<'a> {
-    hostname: &'a str,
-    instance_id: Option<&'a str>,
-    account_id: Option<&'a str>,
-    region: Option<&'a str>,
-    availability_zone: Option<&'a str>,
-    image_id: Option<&'a str>,
-    instance_type: Option<&'a str>,
+/// The instance, as far as IMDS told.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct Host<'a> {
+    pub hostname: &'a str,
+    pub instance_id: Option<&'a str>,
+    pub account_id: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub availability_zone: Option<&'a str>,
+    pub image_id: Option<&'a str>,
+    pub instance_type: Option<&'a str>,
 }
 
-#[derive(Serialize)]
-struct FindingView<'a> {
+/// One credential found in one place.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct FindingView<'a> {
     rule: &'a str,
     /// Every rule whose match is part of the finding.
     rules: &'a [String],
     kind: Kind,
     severity: Severity,
+    /// The access key ID, in full: it is what an operator deactivates.
     key_id: Option<&'a str>,
     has_secret: bool,
+    /// 16 hex digits of SHA-256 of the secret; never the secret.
     secret_fingerprint: Option<&'a str>,
     has_session_token: bool,
     /// Decoded offline from the key ID (new-generation keys only): inferred, not authoritative.
     account_id: Option<String>,
     location: LocationView<'a>,
     occurrences: u64,
-    /// Every process holding the credential (process environments only).
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    /// Every process holding the credential (process environments; empty for files).
     processes: &'a [ProcessInfo],
     /// Processes and users whose SDK credential chain resolves to this key.
     used_by: &'a [String],
+    /// Stable across runs (kind, key, secret fingerprint, place): for baselines.
     fingerprint: &'a str,
     #[serde(flatten)]
     assessment: &'a Assessment,
 }
 
-#[derive(Serialize)]
+/// Where a finding is: a file and position, or a process's environment variable.
+#[derive(Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "kebab-case")]
-enum LocationView<'a> {
+pub(crate) enum LocationView<'a> {
     File {
+        /// The path; bytes that are not UTF-8 are written `\xNN`.
         path: String,
+        /// 1-based.
         line: u64,
+        /// 1-based, in bytes.
         column: u64,
     },
     Process {
@@ -109,7 +127,7 @@ enum LocationView<'a> {
 }
 
 impl<'a> FindingView<'a> {
-    fn new(f: &'a Finding) -> FindingView<'a> {
+    pub(crate) fn new(f: &'a Finding) -> FindingView<'a> {
         FindingView {
             rule: &f.rule,
             rules: &f.rules,
@@ -135,12 +153,36 @@ impl<'a> FindingView<'a> {
     }
 }
 
-pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
+pub(crate) fn host(report: &Report) -> Host<'_> {
     let id = report.imds.identity.as_ref();
     let field = |f: fn(&Identity) -> &Option<String>| id.and_then(|i| f(i).as_deref());
-    let mut hardening = Vec::new();
+    Host {
+        hostname: &report.hostname,
+        instance_id: field(|i| &i.instance_id),
+        account_id: field(|i| &i.account_id),
+        region: field(|i| &i.region),
+        availability_zone: field(|i| &i.availability_zone),
+        image_id: field(|i| &i.image_id),
+        instance_type: field(|i| &i.instance_type),
+    }
+}
+
+pub(crate) fn imds(report: &Report) -> ImdsView<'_> {
+    let imds = &report.imds;
+    ImdsView {
+        endpoint: &imds.endpoint,
+        state: imds.state,
+        detail: &imds.detail,
+        v1_allowed: imds.v1_allowed,
+        notes: &imds.notes,
+        elapsed_ms: imds.elapsed_ms,
+    }
+}
+
+pub(crate) fn hardening(report: &Report) -> Vec<Hardening> {
+    let mut out = Vec::new();
     if report.imds.v1_allowed == Some(true) {
-        hardening.push(Hardening {
+        out.push(Hardening {
             id: "imdsv1-allowed",
             severity: Severity::Medium,
             message: "IMDSv1 is still allowed: a tokenless request was answered, the SSRF route to the role's \
@@ -148,34 +190,30 @@ pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
                       MetadataNoToken.",
         });
     }
-    let imds = &report.imds;
+    out
+}
+
+pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
     let doc = Doc {
         schema_version: SCHEMA_VERSION,
         tool: Tool { name: "rolecall", version: env!("CARGO_PKG_VERSION") },
-        host: Host {
-            hostname: &report.hostname,
-            instance_id: field(|i| &i.instance_id),
-            account_id: field(|i| &i.account_id),
-            region: field(|i| &i.region),
-            availability_zone: field(|i| &i.availability_zone),
-            image_id: field(|i| &i.image_id),
-            instance_type: field(|i| &i.instance_type),
-        },
-        imds: ImdsView {
-            endpoint: &imds.endpoint,
-            state: imds.state,
-            detail: &imds.detail,
-            v1_allowed: imds.v1_allowed,
-            notes: &imds.notes,
-            elapsed_ms: imds.elapsed_ms,
-        },
-        role: &imds.role,
+        scanned_at: report.scanned_at(),
+        host: host(report),
+        imds: imds(report),
+        role: &report.imds.role,
         verdict: &report.verdict,
-        hardening,
+        hardening: hardening(report),
         findings: report.findings.iter().map(FindingView::new).collect(),
         chains: &report.chains,
         coverage: &report.coverage,
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
+}
+
+/// The JSON Schema of the report, generated from the types above.
+pub fn schema() -> serde_json::Value {
+    let mut s = serde_json::to_value(schemars::schema_for!(Doc<'static>)).expect("a schema serializes");
+    s["$id"] = serde_json::json!(format!("https://rolecall.invalid/report.schema.v{SCHEMA_VERSION}.json"));
+    s
 }

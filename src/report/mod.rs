@@ -1,7 +1,12 @@
 //! Reports: one file per output format, each writing a [`Report`] to any
 //! `io::Write`.
 
+pub mod asff;
+pub mod inventory;
 pub mod json;
+pub mod jsonl;
+pub mod sarif;
+pub mod summary;
 pub mod text;
 
 use std::io;
@@ -15,16 +20,44 @@ use crate::verdict::Verdict;
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// For a person: the summary first, then each finding and what to do.
+    /// For a person: the verdict first, then each finding and what to do.
     Text,
     /// One JSON object (schema in docs/report.schema.json).
     Json,
+    /// JSON Lines: one finding per line, then one verdict line (SIEMs, log shippers).
+    Jsonl,
+    /// SARIF 2.1.0.
+    Sarif,
+    /// AWS Security Finding Format, for Security Hub BatchImportFindings (a JSON array).
+    Asff,
+    /// One line: the verdict and its counts (fits SSM Run Command's 2,500-character console view).
+    Summary,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Format, String> {
+        <Format as clap::ValueEnum>::from_str(s, true)
+    }
+}
+
+/// A rule as reports describe it.
+#[derive(Clone, Debug)]
+pub struct RuleInfo {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub severity: crate::rules::Severity,
 }
 
 /// Everything one scan has to say.
 #[derive(Debug)]
 pub struct Report {
     pub hostname: String,
+    /// When the scan started.
+    pub started_at: std::time::SystemTime,
+    /// The rules in use.
+    pub rules: Vec<RuleInfo>,
     pub imds: ImdsReport,
     pub verdict: Verdict,
     pub findings: Vec<Finding>,
@@ -47,9 +80,44 @@ pub struct Style {
     pub color: bool,
 }
 
-pub fn write(report: &Report, format: Format, style: &Style, out: &mut dyn io::Write) -> io::Result<()> {
-    match format {
-        Format::Text => text::write(report, style, out),
-        Format::Json => json::write(report, out),
+impl Report {
+    /// The scan's start as RFC 3339 (UTC, whole seconds).
+    pub fn scanned_at(&self) -> String {
+        humantime::format_rfc3339_seconds(self.started_at).to_string()
     }
+}
+
+/// Writes `report` in `format`. Fails (without writing) when the format
+/// needs what the scan could not learn (ASFF needs the instance's identity).
+pub fn write(report: &Report, format: Format, style: &Style, out: &mut dyn io::Write) -> anyhow::Result<()> {
+    match format {
+        Format::Text => text::write(report, style, out)?,
+        Format::Json => json::write(report, out)?,
+        Format::Jsonl => jsonl::write(report, out)?,
+        Format::Sarif => sarif::write(report, out)?,
+        Format::Asff => asff::write(report, out)?,
+        Format::Summary => summary::write(report, out)?,
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory
+/// and a rename, so that a reader never sees half a report. Mode 0600.
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = path.file_name().with_context(|| format!("{}: not a file name", path.display()))?;
+    let tmp = dir.join(format!(".{}.tmp.{}", name.to_string_lossy(), std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("writing {}", path.display()))
 }

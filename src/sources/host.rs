@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::chain::Files;
 use crate::sources::users::{SHELL_STARTUP, User};
-use crate::sources::walk::Root;
+use crate::sources::walk::{Root, host_view};
 
 /// Directories walked whole on every host.
 pub const SYSTEM_DIRS: &[&str] = &[
@@ -123,11 +123,6 @@ pub fn environment_files(root: &Path, files: &Files) -> Vec<PathBuf> {
         }
     }
     out.into_iter().collect()
-}
-
-/// `path` (inside `root`) as the host sees it.
-fn host_view(root: &Path, path: &Path) -> PathBuf {
-    Path::new("/").join(path.strip_prefix(root).unwrap_or(path))
 }
 
 /// Unit files and drop-ins (`*.d/*.conf`) in one unit directory.

@@ -15,7 +15,7 @@ use crate::escape;
 const MAX_COMMAND: usize = 300;
 
 /// One process, as reports name it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 pub struct ProcessInfo {
     pub pid: u32,
     /// The command line, escaped and cut to 300 characters.

@@ -25,6 +25,8 @@ pub const PAIR_LINES: u64 = 5;
 /// How to walk.
 #[derive(Clone, Debug)]
 pub struct WalkOptions {
+    /// The host's root (`--root`): findings name paths as the host sees them.
+    pub host_root: PathBuf,
     /// Directories never entered, wherever the walk meets them.
     pub prune: Vec<PathBuf>,
     /// Path prefixes never scanned (`--exclude`, configuration).
@@ -282,7 +284,8 @@ impl<'s> Worker<'s> {
             coverage.gap(escape::path(path), GapReason::TooManyMatches, detail);
         }
         if !self.matches.is_empty() {
-            let locate = |m: &LocatedMatch| Location::File { path: path.to_path_buf(), line: m.line, column: m.column };
+            let shown = host_view(&self.shared.opts.host_root, path);
+            let locate = |m: &LocatedMatch| Location::File { path: shown.clone(), line: m.line, column: m.column };
             let (found, ignored) =
                 finding::assemble(&self.matches, self.shared.rules, Pairing::Lines(PAIR_LINES), locate);
             coverage.ignored.add(ignored);
@@ -322,6 +325,14 @@ impl Drop for Worker<'_> {
         all.findings.extend(mine.findings);
         all.coverage.merge(mine.coverage);
         all.timed_out |= mine.timed_out;
+    }
+}
+
+/// `path` (inside `root`) as the host sees it: `/etc/x` for `ROOT/etc/x`.
+pub fn host_view(root: &Path, path: &Path) -> PathBuf {
+    match path.strip_prefix(root) {
+        Ok(rest) if root != Path::new("/") => Path::new("/").join(rest),
+        _ => path.to_path_buf(),
     }
 }
 

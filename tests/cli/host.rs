@@ -366,7 +366,6 @@ fn by_key(report: &Value) -> BTreeMap<String, (String, u64)> {
 #[test]
 fn fixture_root_every_location_is_found() {
     let (t, expected) = fixture_host();
-    let root = t.root().display().to_string();
     let mut cmd = rolecall();
     cmd.args(["scan", "--format", "json", "--no-imds", "--root"]).arg(t.root());
     let run = run_with_limit(cmd, Duration::from_secs(60));
@@ -375,7 +374,8 @@ fn fixture_root_every_location_is_found() {
     let mut missing = Vec::new();
     for (k, path, line) in &expected {
         match found.get(k) {
-            Some((p, l)) if *p == format!("{root}/{path}") && l == line => {}
+            // Paths are named as the host sees them, not where the image is mounted.
+            Some((p, l)) if *p == format!("/{path}") && l == line => {}
             other => missing.push(format!("{path}:{line} ({k}): got {other:?}")),
         }
     }

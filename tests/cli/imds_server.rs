@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 /// The role's credentials as the server hands them out. Tests assert that
 /// neither secret ever appears in rolecall's output.
-pub const ROLE_SECRET: &str = "Rr0leSecretKeyFromImdsDoNotLeak0123456789";
-pub const ROLE_TOKEN: &str = "IQoJRoleSessionTokenFromImdsDoNotLeakAAAABBBBCCCCDDDDEEEEFFFFGGGGHHHH";
+pub const ROLE_SECRET: &str = "PtYgjmUhBel31iEl2hpChYgCfrL1spNxnyVmihA+";
+pub const ROLE_TOKEN: &str = "2O76UMFxFkM+R5Kjp1vRt/1fjORS+6ilI8ihN5KXSc7Tvo+hBKqFYY+kv5ZJr3J1TWDtkwtDDb/xHKas1VOqg6YYZYn9ZhyiA4uoRgnatmUdjAWtGSU8po/7";
 pub const ACCOUNT: &str = "123456789012";
 pub const ROLE: &str = "app-role";
 /// Decodes to account 123456789012 (moto's STS account).

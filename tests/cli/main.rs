@@ -8,4 +8,5 @@ mod imds;
 mod imds_server;
 mod leaks;
 mod peer_cases;
+mod reports;
 mod util;
