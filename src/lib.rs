@@ -18,6 +18,7 @@ pub mod fleet;
 pub mod imds;
 pub mod matcher;
 pub mod pipeline;
+pub mod progress;
 pub mod report;
 pub mod rulecheck;
 pub mod rules;

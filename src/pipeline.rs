@@ -25,6 +25,7 @@ const FILE_VARIABLES: &[&str] =
 pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
     let files = Files::new(&settings.host_root);
     let host_scan = settings.paths.is_empty();
+    let progress = settings.walk.progress.clone().map(|c| (crate::progress::show(c.clone()), c));
     let mut report = std::thread::scope(|s| {
         // IMDS answers in milliseconds on EC2 and gives up within seconds
         // elsewhere: ask it while the sources are read.
@@ -97,6 +98,10 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
             coverage,
         }
     });
+    if let Some((handle, counters)) = progress {
+        counters.finish();
+        let _ = handle.join();
+    }
     report.coverage.elapsed_ms = settings.started.elapsed().as_millis() as u64;
     report.sort();
     report

@@ -182,6 +182,7 @@ impl Settings {
                 threads: args.threads.map_or(DEFAULT_THREADS, usize::from),
                 chunk_size: args.chunk_size.map_or(DEFAULT_CHUNK_SIZE, |c| c as usize),
                 deadline: args.max_seconds.map(|s| started + Duration::from_secs(s)),
+                progress: std::io::stderr().is_terminal().then(Default::default),
             },
             imds: imds_options(args, &env)?,
             fail_on,

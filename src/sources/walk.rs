@@ -37,6 +37,8 @@ pub struct WalkOptions {
     pub chunk_size: usize,
     /// Stop when this instant passes; what was found so far is kept.
     pub deadline: Option<Instant>,
+    /// Bumped for every file read, for a progress line.
+    pub progress: Option<Arc<crate::progress::Counters>>,
 }
 
 /// A place to start walking.
@@ -275,6 +277,9 @@ impl<'s> Worker<'s> {
         let stats = self.scanner.scan(file.take(limit), b'\n', &mut self.matches);
         coverage.files_scanned += 1;
         coverage.bytes_scanned += stats.bytes;
+        if let Some(p) = &self.shared.opts.progress {
+            p.add(stats.bytes);
+        }
         if let Some(e) = stats.error {
             coverage.gap(escape::path(path), GapReason::of(&e), e);
         }

@@ -70,3 +70,30 @@ fn no_format_at_any_verbosity_prints_a_secret() {
         }
     }
 }
+
+#[test]
+fn no_file_rolecall_writes_holds_a_secret() {
+    let t = planted_tree();
+    let out = Tree::new();
+    let server = Server::start(Mode::TokenRequired);
+    let mut cmd = rolecall_with_imds(&server.url());
+    cmd.args(["scan", "-vvv", "--summary", "--ssm-inventory", "--imds-endpoint", &server.url(), "--ssm-data-dir"])
+        .arg(out.path("ssm"));
+    let mut written = Vec::new();
+    for format in formats().iter().filter(|f| *f != "summary") {
+        let file = out.path(format!("report.{format}"));
+        cmd.arg("--output").arg(format!("{format}={}", file.display()));
+        written.push(file);
+    }
+    cmd.arg(t.root()).env("RUST_LOG", "trace");
+    let run = run_with_limit(cmd, Duration::from_secs(60));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    written.push(out.path("ssm/i-0123456789abcdef0/inventory/custom/rolecall.json"));
+    for file in &written {
+        let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert!(text.contains("AKIA2OGYBAH6STMMNXNN") || text.contains("AKIA...NXNN"), "{}", file.display());
+        assert_no_secret(&text, &file.display().to_string());
+    }
+    assert_no_secret(&run.stdout, "stdout");
+    assert_no_secret(&run.stderr, "stderr");
+}
