@@ -133,7 +133,12 @@ pub struct ScanArgs {
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
 
-    /// Walker threads (default 2, to stay gentle on a production host).
+    /// Use every core at normal priority (pipelines); by default a scan runs
+    /// with 2 threads at nice 10 and the lowest best-effort I/O priority.
+    #[arg(long)]
+    pub fast: bool,
+
+    /// Walker threads (default 2, to stay gentle on a production host; all cores with --fast).
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
 

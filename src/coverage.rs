@@ -56,6 +56,8 @@ pub enum GapReason {
     IoError,
     /// More matches than are kept for one input.
     TooManyMatches,
+    /// Not read to the end: `--max-seconds` was reached.
+    TimeLimit,
 }
 
 impl GapReason {
@@ -76,6 +78,7 @@ impl fmt::Display for GapReason {
             GapReason::NotFound => "not found",
             GapReason::IoError => "I/O error",
             GapReason::TooManyMatches => "too many matches (extra matches not kept)",
+            GapReason::TimeLimit => "time limit reached",
         })
     }
 }

@@ -15,6 +15,7 @@ pub mod escape;
 pub mod exit;
 pub mod finding;
 pub mod fleet;
+pub mod gentle;
 pub mod imds;
 pub mod matcher;
 pub mod pipeline;
@@ -102,6 +103,10 @@ fn scan(args: &ScanArgs) -> Result<Outcome> {
 
 fn run_scan(settings: &Settings) -> Result<report::Report> {
     let matcher = Matcher::new(&settings.rules)?;
+    if !settings.fast {
+        let set = gentle::lower_priority();
+        tracing::info!(priority = %set.join(", "), "running gently (--fast to use every core at normal priority)");
+    }
     tracing::info!(rules = settings.rules.rules.len(), threads = settings.walk.threads, "scan starting");
     Ok(pipeline::run(settings, &matcher))
 }

@@ -40,6 +40,8 @@ pub struct InputStats {
     pub dropped_matches: u64,
     /// A read error that ended the input early; what was read before it was scanned.
     pub error: Option<io::Error>,
+    /// The deadline passed before the end of the input; what was read was scanned.
+    pub timed_out: bool,
 }
 
 /// Tracks the line and line start of one position as it moves forward.
@@ -75,9 +77,17 @@ pub struct ChunkScanner<'m> {
     scratch: Scratch,
     buf: Vec<u8>,
     raw: Vec<RawMatch>,
+    deadline: Option<std::time::Instant>,
 }
 
 impl<'m> ChunkScanner<'m> {
+    /// Stops reading any input once `deadline` passes (between chunks, so a
+    /// huge file cannot hold a time-limited scan).
+    pub fn with_deadline(mut self, deadline: Option<std::time::Instant>) -> ChunkScanner<'m> {
+        self.deadline = deadline;
+        self
+    }
+
     pub fn new(matcher: &'m Matcher, chunk: usize) -> ChunkScanner<'m> {
         let chunk = chunk.max(1);
         ChunkScanner {
@@ -85,6 +95,7 @@ impl<'m> ChunkScanner<'m> {
             scratch: matcher.scratch(),
             buf: vec![0; chunk + 2 * matcher.overlap()],
             raw: Vec::new(),
+            deadline: None,
         }
     }
 
@@ -160,6 +171,12 @@ impl<'m> ChunkScanner<'m> {
             if eof {
                 stats.bytes = base + len as u64;
                 // Leave no copy of the input behind in the buffer.
+                self.buf[..len].fill(0);
+                return stats;
+            }
+            if self.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                stats.bytes = hi;
+                stats.timed_out = true;
                 self.buf[..len].fill(0);
                 return stats;
             }

@@ -106,6 +106,8 @@ pub struct Settings {
     pub ssm_inventory: Option<PathBuf>,
     /// Colour in text output.
     pub color: bool,
+    /// Normal priority (`--fast`).
+    pub fast: bool,
     /// When the scan started (for elapsed time and the deadline).
     pub started: Instant,
     /// The same moment on the wall clock.
@@ -179,7 +181,11 @@ impl Settings {
                 prune: PSEUDO_DIRS.iter().map(|d| host_root.join(d)).collect(),
                 exclude,
                 one_file_system: !args.cross_filesystems,
-                threads: args.threads.map_or(DEFAULT_THREADS, usize::from),
+                threads: match (args.threads, args.fast) {
+                    (Some(n), _) => usize::from(n),
+                    (None, true) => std::thread::available_parallelism().map_or(DEFAULT_THREADS, |n| n.get()),
+                    (None, false) => DEFAULT_THREADS,
+                },
                 chunk_size: args.chunk_size.map_or(DEFAULT_CHUNK_SIZE, |c| c as usize),
                 deadline: args.max_seconds.map(|s| started + Duration::from_secs(s)),
                 progress: std::io::stderr().is_terminal().then(Default::default),
@@ -196,6 +202,7 @@ impl Settings {
             platform_files: verdict::platform_files(args.root.is_none(), &env),
             host_root,
             color,
+            fast: args.fast,
             started,
             started_at: std::time::SystemTime::now(),
         })

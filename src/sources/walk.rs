@@ -253,7 +253,7 @@ impl<'s> Worker<'s> {
     fn new(shared: &'s Shared<'s>) -> Worker<'s> {
         Worker {
             shared,
-            scanner: ChunkScanner::new(shared.matcher, shared.opts.chunk_size),
+            scanner: ChunkScanner::new(shared.matcher, shared.opts.chunk_size).with_deadline(shared.opts.deadline),
             matches: Vec::new(),
             result: WalkResult::default(),
         }
@@ -282,6 +282,14 @@ impl<'s> Worker<'s> {
         }
         if let Some(e) = stats.error {
             coverage.gap(escape::path(path), GapReason::of(&e), e);
+        }
+        if stats.timed_out {
+            self.result.timed_out = true;
+            coverage.gap(
+                escape::path(path),
+                GapReason::TimeLimit,
+                format!("stopped after {} bytes: --max-seconds reached", stats.bytes),
+            );
         }
         if stats.dropped_matches > 0 {
             let detail =

@@ -3,6 +3,7 @@
 
 mod chain_oracle;
 mod core;
+mod faults;
 mod host;
 mod imds;
 mod imds_server;
