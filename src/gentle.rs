@@ -33,10 +33,3 @@ pub fn lower_priority() -> Vec<String> {
     }
     done
 }
-
-/// The I/O priority of this thread as (class, level), for tests.
-pub fn io_priority() -> Option<(i32, i32)> {
-    // SAFETY: ioprio_get only reads the calling thread's attribute.
-    let v = unsafe { libc::syscall(libc::SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0) };
-    (v >= 0).then(|| ((v as i32) >> IOPRIO_CLASS_SHIFT, (v as i32) & 0xff))
-}
