@@ -15,21 +15,34 @@ const IOPRIO_WHO_PROCESS: i32 = 1;
 /// without the capability) are reported, never fatal.
 pub fn lower_priority() -> Vec<String> {
     let mut done = Vec::new();
-    // SAFETY: setpriority and ioprio_set only change scheduling attributes
-    // of the calling thread; their arguments are plain integers.
-    let nice = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, NICE) };
-    if nice == 0 {
+    // Only ever lower: a unit that already runs at nice 19 or idle I/O
+    // (as the shipped systemd unit does) keeps it.
+    // SAFETY: getpriority, setpriority, ioprio_get and ioprio_set only read
+    // or change scheduling attributes of the calling thread; their
+    // arguments are plain integers.
+    let current = unsafe {
+        *libc::__errno_location() = 0;
+        libc::getpriority(libc::PRIO_PROCESS, 0)
+    };
+    if current >= NICE {
+        done.push(format!("nice {current} (kept)"));
+    } else if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, NICE) } == 0 {
         done.push(format!("nice {NICE}"));
     } else {
         tracing::warn!(error = %std::io::Error::last_os_error(), "could not lower CPU priority");
     }
-    let prio = (IOPRIO_CLASS_BE << IOPRIO_CLASS_SHIFT) | IOPRIO_LOWEST;
-    // SAFETY: as above.
-    let io = unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, prio) };
-    if io == 0 {
-        done.push(format!("I/O best-effort {IOPRIO_LOWEST}"));
+    let io_now = unsafe { libc::syscall(libc::SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0) } as i32;
+    let (class, level) = (io_now >> IOPRIO_CLASS_SHIFT, io_now & 0xff);
+    const IOPRIO_CLASS_IDLE: i32 = 3;
+    if io_now >= 0 && (class == IOPRIO_CLASS_IDLE || (class == IOPRIO_CLASS_BE && level >= IOPRIO_LOWEST)) {
+        done.push("I/O priority (kept)".to_string());
     } else {
-        tracing::warn!(error = %std::io::Error::last_os_error(), "could not lower I/O priority");
+        let prio = (IOPRIO_CLASS_BE << IOPRIO_CLASS_SHIFT) | IOPRIO_LOWEST;
+        if unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, prio) } == 0 {
+            done.push(format!("I/O best-effort {IOPRIO_LOWEST}"));
+        } else {
+            tracing::warn!(error = %std::io::Error::last_os_error(), "could not lower I/O priority");
+        }
     }
     done
 }

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need beyond cargo, then runs them.
 #   - a Python virtualenv under target/pyenv with botocore (the credential
-#     chain oracle) and moto (an IMDS stub and an STS server on 127.0.0.1)
-# Safe to run again; needs network access to PyPI the first time.
+#     chain oracle) and moto (an IMDS stub and an STS server on 127.0.0.1);
+#   - cargo-deb and cargo-generate-rpm, and Debian's rpm and dpkg tools, to
+#     build the .deb and .rpm that the packaging tests then inspect.
+# Safe to run again; needs network access to PyPI, crates.io and Debian's
+# archive the first time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +15,19 @@ if ! "$venv/bin/python" -c 'import botocore, moto' 2>/dev/null; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check 'botocore==1.44.5' 'moto[server]==5.2.5'
 fi
 export ROLECALL_TEST_PYTHON="$PWD/$venv/bin/python"
-# The oracle tests fail instead of skipping when their tools are missing.
+
+# Packages: build them as a release would, for tests/cli/packaging.rs.
+if ! command -v rpm >/dev/null || ! command -v dpkg-deb >/dev/null; then
+  (apt-get install -y -qq rpm dpkg >/dev/null 2>&1) || { apt-get update -qq && apt-get install -y -qq rpm dpkg >/dev/null; }
+fi
+cargo deb --version >/dev/null 2>&1 || cargo install --locked --quiet cargo-deb
+cargo generate-rpm --version >/dev/null 2>&1 || cargo install --locked --quiet cargo-generate-rpm
+cargo deb --quiet >/dev/null
+cargo generate-rpm --payload-compress gzip
+export ROLECALL_DEB="$(ls -t "$PWD"/target/debian/rolecall_*.deb | head -n 1)"
+export ROLECALL_RPM="$(ls -t "$PWD"/target/generate-rpm/rolecall-*.rpm | head -n 1)"
+
+# The oracle and packaging tests fail instead of skipping when their tools are missing.
 export ROLECALL_REQUIRE_ORACLES=1
 
 # Nothing here may reach the real instance metadata service.

@@ -1,0 +1,41 @@
+# Packer (HCL2): fail the AMI build when AWS keys are baked in. Add these
+# provisioners at the end of your build block; the source block is yours.
+# Packer build instances often have no instance profile, so the gate is
+# "no live credential in the image" (--fail-on credentials).
+
+variable "rolecall_binary" {
+  type    = string
+  default = "dist/rolecall-x86_64-unknown-linux-musl"
+}
+
+build {
+  sources = ["source.amazon-ebs.base"]
+
+  provisioner "file" {
+    source      = var.rolecall_binary
+    destination = "/tmp/rolecall"
+  }
+
+  provisioner "shell" {
+    inline = [
+      "chmod 0755 /tmp/rolecall",
+      "sudo /tmp/rolecall scan --sources users,files --fail-on credentials --fast --summary --output json=/tmp/rolecall.json",
+    ]
+    valid_exit_codes = [0]
+    timeout          = "30m"
+  }
+
+  provisioner "file" {
+    direction   = "download"
+    source      = "/tmp/rolecall.json"
+    destination = "reports/rolecall-${source.name}.json"
+  }
+
+  provisioner "shell" {
+    inline = ["sudo rm -f /tmp/rolecall /tmp/rolecall.json"]
+  }
+
+  error-cleanup-provisioner "shell-local" {
+    inline = ["echo 'rolecall: AWS credentials are baked into this image; see the build log'"]
+  }
+}
