@@ -179,6 +179,20 @@ pub struct ScanArgs {
     #[arg(long, value_enum, value_name = "MODE")]
     pub imds_endpoint_mode: Option<EndpointMode>,
 
+    /// Check each found key pair with STS GetCallerIdentity (network; off by
+    /// default). WARNING: using a canary (honeytoken) key alerts its owner.
+    #[arg(long)]
+    pub verify: bool,
+
+    /// Name each key's account with STS GetAccessKeyInfo, signed with the
+    /// instance role's own credentials, never the found secret (network; off by default).
+    #[arg(long)]
+    pub lookup_accounts: bool,
+
+    /// STS endpoint for --verify and --lookup-accounts [default: https://sts.REGION.amazonaws.com].
+    #[arg(long, value_name = "URL")]
+    pub sts_endpoint: Option<String>,
+
     /// Configuration file [default: /etc/rolecall/config.toml, if it exists].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

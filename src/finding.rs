@@ -279,6 +279,10 @@ pub struct Finding {
     /// Processes and users whose SDK credential chain resolves to this key
     /// (filled in by `verdict::decide`).
     pub used_by: Vec<String>,
+    /// What STS GetCallerIdentity said of the pair (`--verify`).
+    pub verification: Option<crate::sts::Verification>,
+    /// The key's account according to STS GetAccessKeyInfo (`--lookup-accounts`).
+    pub sts_account_id: Option<String>,
     /// Stable across runs: kind, key ID, secret fingerprint and where.
     pub fingerprint: String,
     pub assessment: Assessment,
@@ -481,6 +485,8 @@ fn make_finding(
             Location::File { .. } => Vec::new(),
         },
         used_by: Vec::new(),
+        verification: None,
+        sts_account_id: None,
         location,
         fingerprint,
         assessment: Assessment::default(),

@@ -32,6 +32,9 @@ pub struct ImdsOptions {
     pub request_timeout: Duration,
     /// Tries per request when the connection fails or the server errs (5xx).
     pub attempts: u32,
+    /// Keep the role's credentials (for `--lookup-accounts`); otherwise only
+    /// their access key ID is kept.
+    pub keep_role_credentials: bool,
 }
 
 impl ImdsOptions {
@@ -42,6 +45,7 @@ impl ImdsOptions {
             connect_timeout: Duration::from_secs(1),
             request_timeout: Duration::from_secs(2),
             attempts: 2,
+            keep_role_credentials: false,
         }
     }
 }
@@ -132,6 +136,17 @@ pub struct ImdsReport {
     /// Things that went wrong without deciding the outcome (a missing identity document, ...).
     pub notes: Vec<String>,
     pub elapsed_ms: u64,
+    /// The role's current credentials, only when asked for (never serialized).
+    #[serde(skip)]
+    pub role_credentials: Option<std::sync::Arc<RoleSession>>,
+}
+
+/// The attached role's current credentials.
+#[derive(Debug)]
+pub struct RoleSession {
+    pub key_id: String,
+    pub secret: crate::finding::Secret,
+    pub token: crate::finding::Secret,
 }
 
 /// Why one request failed.
@@ -238,7 +253,8 @@ impl Client {
     }
 }
 
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+/// The innermost cause of an error: what actually failed.
+pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cur: &dyn std::error::Error = e;
     while let Some(next) = cur.source() {
         cur = next;
@@ -284,14 +300,24 @@ struct IamInfo {
     instance_profile_id: Option<String>,
 }
 
-/// Only the key ID of the role's credentials is kept: serde skips the
-/// secret and token fields without storing them, and the body holding them
-/// is zeroed when dropped.
+/// Only the key ID of the role's credentials is kept unless asked: serde
+/// skips the secret and token fields without storing them, and the body
+/// holding them is zeroed when dropped.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct RoleCredentials {
     #[serde(default)]
     access_key_id: Option<String>,
+}
+
+/// The same, keeping the secret and token (`--lookup-accounts`), in buffers
+/// zeroed on drop.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct FullRoleCredentials {
+    access_key_id: String,
+    secret_access_key: Zeroizing<String>,
+    token: Zeroizing<String>,
 }
 
 /// Asks IMDS everything the verdict needs. Never fails: what went wrong is
@@ -307,6 +333,7 @@ pub fn probe(opts: &ImdsOptions) -> ImdsReport {
         role: RoleStatus::Unknown { reason: String::new() },
         notes: Vec::new(),
         elapsed_ms: 0,
+        role_credentials: None,
     };
     if let Some(why) = &opts.disabled_by {
         report.state = ImdsState::Disabled;
@@ -337,13 +364,13 @@ pub fn probe(opts: &ImdsOptions) -> ImdsReport {
         request_timeout: opts.request_timeout,
         attempts: opts.attempts,
     };
-    run_probe(&client, &mut report);
+    run_probe(&client, &mut report, opts.keep_role_credentials);
     report.elapsed_ms = start.elapsed().as_millis() as u64;
     tracing::info!(state = ?report.state, detail = %report.detail, "IMDS probe done");
     report
 }
 
-fn run_probe(client: &Client, report: &mut ImdsReport) {
+fn run_probe(client: &Client, report: &mut ImdsReport, keep_credentials: bool) {
     let unknown = |report: &mut ImdsReport, state, detail: String| {
         report.state = state;
         report.role = RoleStatus::Unknown { reason: detail.clone() };
@@ -471,13 +498,27 @@ fn run_probe(client: &Client, report: &mut ImdsReport) {
     }
     let creds_path = format!("{list_path}{role_name}");
     let session_key_id = match get(&creds_path) {
-        Ok(body) => match parse_json::<RoleCredentials>(&body, &client.url(&creds_path)) {
-            Ok(c) => c.access_key_id.and_then(|k| KeyId::parse(k.as_bytes())),
-            Err(m) => {
-                report.notes.push(m);
-                None
+        Ok(body) => {
+            if keep_credentials {
+                match parse_json::<FullRoleCredentials>(&body, &client.url(&creds_path)) {
+                    Ok(c) => {
+                        report.role_credentials = Some(std::sync::Arc::new(RoleSession {
+                            key_id: c.access_key_id,
+                            secret: crate::finding::Secret::new(c.secret_access_key.as_bytes()),
+                            token: crate::finding::Secret::new(c.token.as_bytes()),
+                        }))
+                    }
+                    Err(m) => report.notes.push(format!("role credentials not kept: {m}")),
+                }
             }
-        },
+            match parse_json::<RoleCredentials>(&body, &client.url(&creds_path)) {
+                Ok(c) => c.access_key_id.and_then(|k| KeyId::parse(k.as_bytes())),
+                Err(m) => {
+                    report.notes.push(m);
+                    None
+                }
+            }
+        }
         Err(e) => {
             report.notes.push(format!("role credentials not readable: {e}"));
             None

@@ -26,6 +26,7 @@ pub mod rules;
 pub mod scan;
 pub mod settings;
 pub mod sources;
+pub mod sts;
 pub mod verdict;
 
 use std::io::{self, Write};
@@ -40,6 +41,9 @@ use crate::settings::Settings;
 
 /// Runs one command line to its outcome.
 pub fn run(cli: Cli) -> Result<Outcome> {
+    // reqwest builds a TLS configuration for every client, even IMDS's
+    // plain-HTTP one: give rustls its crypto provider (ring) once.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     match cli.command {
         Command::Scan(args) => scan(&args),
         Command::Baseline(args) => baseline(&args),

@@ -1,5 +1,7 @@
 use std::io::IsTerminal;
 
+use tracing_subscriber::Layer;
+
 use clap::Parser;
 use rolecall::cli::Cli;
 use rolecall::exit::Outcome;
@@ -23,7 +25,11 @@ fn main() -> std::process::ExitCode {
 }
 
 /// Logs go to stderr: warnings by default, more with -v, RUST_LOG overrides.
+/// Only rolecall's own events are ever written: other crates' (HTTP and TLS
+/// internals) could print request headers, and with them credentials.
 fn init_logging(verbose: u8, quiet: bool) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let level = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -33,10 +39,15 @@ fn init_logging(verbose: u8, quiet: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("rolecall={level}")));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
+    let ours_only = tracing_subscriber::filter::filter_fn(|meta| meta.target().starts_with("rolecall"));
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_target(false)
+                .with_filter(filter)
+                .with_filter(ours_only),
+        )
         .init();
 }

@@ -12,10 +12,11 @@ use crate::imds::{self, ImdsReport};
 use crate::matcher::Matcher;
 use crate::report::Report;
 use crate::scan::{ChunkScanner, LocatedMatch};
-use crate::settings::Settings;
+use crate::settings::{NetworkChecks, Settings};
 use crate::sources::procenv::{self, Process};
 use crate::sources::users::{self, User};
 use crate::sources::walk::{self, Root};
+use crate::sts::{SigningKey, Sts, Verification};
 use crate::verdict;
 
 /// Environment variables that name files an SDK reads: scanned wherever they point.
@@ -63,23 +64,22 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
         coverage.processes_scanned = processes.len() as u64;
         findings.extend(env_findings);
         let imds = imds.join().expect("the IMDS probe does not panic");
+        let policy = verdict::Policy {
+            expected: &settings.expected,
+            platform: &settings.platform_files,
+            baseline: &settings.baseline,
+            today: crate::baseline::today(),
+            fail_on: &settings.fail_on,
+        };
+        if settings.network.verify || settings.network.lookup_accounts {
+            check_with_sts(&mut findings, &imds, &settings.network, &policy, &mut coverage);
+        }
         let login_users: &[User] = if settings.users { &users } else { &[] };
         let chains = chains(&processes, &users, login_users, &files, &imds, &settings.host_root);
         coverage.complete = !walked.timed_out && !coverage.gap_counts.contains_key(&GapReason::NotFound);
         Report {
             hostname: hostname(),
-            verdict: verdict::decide(
-                &imds,
-                &mut findings,
-                &chains,
-                &verdict::Policy {
-                    expected: &settings.expected,
-                    platform: &settings.platform_files,
-                    baseline: &settings.baseline,
-                    today: crate::baseline::today(),
-                    fail_on: &settings.fail_on,
-                },
-            ),
+            verdict: verdict::decide(&imds, &mut findings, &chains, &policy),
             started_at: settings.started_at,
             rules: settings
                 .rules
@@ -151,6 +151,65 @@ fn scan_environments(
         findings.extend(found);
     }
     finding::merge_by_fingerprint(findings)
+}
+
+/// Keys checked per scan with `--verify`; the rest are marked skipped.
+const MAX_VERIFY: usize = 100;
+
+/// The opt-in STS checks: `--verify` signs GetCallerIdentity with each found
+/// pair; `--lookup-accounts` asks GetAccessKeyInfo with the role's own credentials.
+fn check_with_sts(
+    findings: &mut [Finding],
+    imds: &ImdsReport,
+    net: &NetworkChecks,
+    policy: &verdict::Policy,
+    coverage: &mut Coverage,
+) {
+    let region = imds.identity.as_ref().and_then(|i| i.region.clone()).unwrap_or_else(|| "us-east-1".into());
+    let endpoint = net.sts_endpoint.clone().unwrap_or_else(|| format!("https://sts.{region}.amazonaws.com"));
+    let sts = match Sts::new(&endpoint, &region, std::time::Duration::from_millis(250)) {
+        Ok(s) => s,
+        Err(e) => return coverage.gap(endpoint, GapReason::IoError, format!("STS checks not run: {e:#}")),
+    };
+    if net.verify {
+        let mut checked = 0;
+        // Expected credentials (the SSM agent's own) are not checked.
+        for f in findings.iter_mut().filter(|f| policy.expected_reason(f).is_none()) {
+            let (Some(id), Some(secret)) = (&f.key_id, &f.secret) else { continue };
+            if checked == MAX_VERIFY {
+                f.verification = Some(Verification::Skipped);
+                continue;
+            }
+            checked += 1;
+            let key = SigningKey { key_id: id.as_str(), secret, session_token: f.session_token.as_ref() };
+            let v = sts.verify(&key);
+            tracing::info!(key_id = %id, result = ?v, "verified with STS GetCallerIdentity");
+            f.verification = Some(v);
+        }
+    }
+    if net.lookup_accounts {
+        let Some(role) = &imds.role_credentials else {
+            return coverage.gap(
+                endpoint,
+                GapReason::IoError,
+                "--lookup-accounts needs the instance role's credentials from IMDS, which are not available",
+            );
+        };
+        let caller = SigningKey { key_id: &role.key_id, secret: &role.secret, session_token: Some(&role.token) };
+        let mut known: BTreeMap<String, Option<String>> = BTreeMap::new();
+        for f in findings.iter_mut() {
+            let Some(id) = &f.key_id else { continue };
+            let account =
+                known.entry(id.to_string()).or_insert_with(|| match sts.access_key_account(&caller, id.as_str()) {
+                    Ok(a) => Some(a),
+                    Err(e) => {
+                        coverage.gap(endpoint.clone(), GapReason::IoError, format!("{e:#}"));
+                        None
+                    }
+                });
+            f.sts_account_id = account.clone();
+        }
+    }
 }
 
 /// The credential chain of every process and every user's login shell.

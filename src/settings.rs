@@ -76,6 +76,15 @@ impl ConfigFile {
     }
 }
 
+/// The opt-in STS checks.
+#[derive(Clone, Debug, Default)]
+pub struct NetworkChecks {
+    pub verify: bool,
+    pub lookup_accounts: bool,
+    /// Overrides the regional endpoint.
+    pub sts_endpoint: Option<String>,
+}
+
 /// Everything a scan needs to know, resolved.
 #[derive(Debug)]
 pub struct Settings {
@@ -104,6 +113,8 @@ pub struct Settings {
     pub outputs: Vec<(Format, PathBuf)>,
     /// Where to write SSM custom inventory, if asked.
     pub ssm_inventory: Option<PathBuf>,
+    /// Opt-in STS checks.
+    pub network: NetworkChecks,
     /// Colour in text output.
     pub color: bool,
     /// Normal priority (`--fast`).
@@ -190,7 +201,11 @@ impl Settings {
                 deadline: args.max_seconds.map(|s| started + Duration::from_secs(s)),
                 progress: std::io::stderr().is_terminal().then(Default::default),
             },
-            imds: imds_options(args, &env)?,
+            imds: {
+                let mut o = imds_options(args, &env)?;
+                o.keep_role_credentials = args.lookup_accounts;
+                o
+            },
             fail_on,
             baseline: match args.baseline.as_ref().or(config.baseline.as_ref()) {
                 Some(p) => Baseline::load(p)?,
@@ -198,6 +213,20 @@ impl Settings {
             },
             outputs: args.output.clone(),
             ssm_inventory: args.ssm_inventory.then(|| args.ssm_data_dir.clone()),
+            network: NetworkChecks {
+                verify: args.verify,
+                lookup_accounts: args.lookup_accounts,
+                sts_endpoint: match &args.sts_endpoint {
+                    Some(url) => {
+                        let parsed = reqwest::Url::parse(url).with_context(|| format!("--sts-endpoint {url:?}"))?;
+                        if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                            bail!("--sts-endpoint {url:?}: use an http(s) URL with a host");
+                        }
+                        Some(url.clone())
+                    }
+                    None => None,
+                },
+            },
             expected: config.expected,
             platform_files: verdict::platform_files(args.root.is_none(), &env),
             host_root,

@@ -208,9 +208,19 @@ pub struct Policy<'a> {
     pub fail_on: &'a [FailOn],
 }
 
+impl Policy<'_> {
+    /// Why `f` is expected (configured, or the platform's own credentials), if it is.
+    pub fn expected_reason(&self, f: &Finding) -> Option<String> {
+        self.expected.iter().find(|e| e.matches(f)).map(|e| e.reason.clone()).or_else(|| {
+            let path = f.location.path()?;
+            self.platform.iter().find(|p| f.kind == Kind::Temporary && path == p.path).map(|p| p.reason.clone())
+        })
+    }
+}
+
 /// Assesses every finding and decides the verdict.
 pub fn decide(imds: &ImdsReport, findings: &mut [Finding], chains: &[SubjectChain], policy: &Policy) -> Verdict {
-    let Policy { expected, platform, baseline, today, fail_on } = policy;
+    let Policy { baseline, today, fail_on, .. } = policy;
     let own_account = imds.identity.as_ref().and_then(|i| i.account_id.clone());
     let role_key = match &imds.role {
         RoleStatus::Attached { session_key_id, .. } => session_key_id.clone(),
@@ -218,25 +228,28 @@ pub fn decide(imds: &ImdsReport, findings: &mut [Finding], chains: &[SubjectChai
     };
     for f in findings.iter_mut() {
         let mut a = Assessment {
-            account_relation: match (f.account(), &own_account) {
-                (Some(k), Some(own)) if k.to_string() == *own => AccountRelation::SameAccount,
+            // STS's answer, when asked, over the offline decode.
+            account_relation: match (
+                f.sts_account_id.clone().or_else(|| f.account().map(|a| a.to_string())),
+                &own_account,
+            ) {
+                (Some(k), Some(own)) if k == *own => AccountRelation::SameAccount,
                 (Some(_), Some(_)) => AccountRelation::OtherAccount,
                 _ => AccountRelation::Unknown,
             },
             role_credentials_copy: f.kind == Kind::Temporary && role_key.is_some() && f.key_id == role_key,
             ..Assessment::default()
         };
-        a.expected = expected.iter().find(|e| e.matches(f)).map(|e| e.reason.clone()).or_else(|| {
-            let path = f.location.path()?;
-            platform.iter().find(|p| f.kind == Kind::Temporary && path == p.path).map(|p| p.reason.clone())
-        });
+        a.expected = policy.expected_reason(f);
         if let Some(ack) = baseline.find(&f.fingerprint) {
             match &ack.expires {
                 Some(date) if date.as_str() <= today.as_str() => a.acknowledgement_expired = Some(date.clone()),
                 _ => a.acknowledged = Some(ack.reason.clone()),
             }
         }
-        a.live = f.has_secret() && a.expected.is_none() && a.acknowledged.is_none();
+        // STS saying the pair does not work settles it: not live.
+        let refused = matches!(f.verification, Some(crate::sts::Verification::Invalid { .. }));
+        a.live = f.has_secret() && a.expected.is_none() && a.acknowledged.is_none() && !refused;
         f.assessment = a;
     }
     // Link each key to the processes and users whose chain resolves to it.

@@ -103,6 +103,10 @@ pub(crate) struct FindingView<'a> {
     used_by: &'a [String],
     /// Stable across runs (kind, key, secret fingerprint, place): for baselines.
     fingerprint: &'a str,
+    /// STS GetCallerIdentity's answer for the pair (`--verify`), else null.
+    verification: Option<&'a crate::sts::Verification>,
+    /// The key's account according to STS GetAccessKeyInfo (`--lookup-accounts`), else null.
+    sts_account_id: Option<&'a str>,
     #[serde(flatten)]
     assessment: &'a Assessment,
 }
@@ -148,6 +152,8 @@ impl<'a> FindingView<'a> {
             used_by: &f.used_by,
             occurrences: f.occurrences,
             fingerprint: &f.fingerprint,
+            verification: f.verification.as_ref(),
+            sts_account_id: f.sts_account_id.as_deref(),
             assessment: &f.assessment,
         }
     }

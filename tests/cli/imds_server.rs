@@ -74,6 +74,8 @@ pub struct Server {
 
 struct State {
     mode: Mode,
+    /// The role's credentials: (key ID, secret, token).
+    role: (String, String, String),
     tokens: Mutex<HashMap<String, Instant>>,
     counter: AtomicU64,
     requests: Arc<Mutex<Vec<Request>>>,
@@ -86,12 +88,23 @@ impl Server {
     }
 
     pub fn start_with_redirect(mode: Mode, redirect_to: String) -> Server {
+        Server::start_full(mode, redirect_to, (ROLE_SESSION_KEY.into(), ROLE_SECRET.into(), ROLE_TOKEN.into()))
+    }
+
+    /// A server whose role hands out these credentials (real ones from a
+    /// test STS, for checks that sign with them).
+    pub fn start_with_role(mode: Mode, key: &str, secret: &str, token: &str) -> Server {
+        Server::start_full(mode, "http://127.0.0.1:1/elsewhere".into(), (key.into(), secret.into(), token.into()))
+    }
+
+    fn start_full(mode: Mode, redirect_to: String, role: (String, String, String)) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let state = Arc::new(State {
             mode,
+            role,
             tokens: Mutex::new(HashMap::new()),
             counter: AtomicU64::new(0),
             requests: Arc::clone(&requests),
@@ -310,10 +323,11 @@ fn respond(state: &State, method: &str, path: &str, headers: &HashMap<String, St
             && mode != Mode::EmptyRoleList
             && p == format!("/latest/meta-data/iam/security-credentials/{ROLE}") =>
         {
+            let (key, secret, token) = &state.role;
             text(
                 200,
                 format!(
-                    r#"{{"Code":"Success","LastUpdated":"2026-11-23T00:00:00Z","Type":"AWS-HMAC","AccessKeyId":"{ROLE_SESSION_KEY}","SecretAccessKey":"{ROLE_SECRET}","Token":"{ROLE_TOKEN}","Expiration":"2026-11-23T06:00:00Z"}}"#
+                    r#"{{"Code":"Success","LastUpdated":"2026-11-23T00:00:00Z","Type":"AWS-HMAC","AccessKeyId":"{key}","SecretAccessKey":"{secret}","Token":"{token}","Expiration":"2026-11-23T06:00:00Z"}}"#
                 ),
             )
         }

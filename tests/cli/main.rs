@@ -8,6 +8,7 @@ mod host;
 mod imds;
 mod imds_server;
 mod leaks;
+mod network;
 mod packaging;
 mod peer_cases;
 mod reports;

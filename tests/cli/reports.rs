@@ -152,7 +152,7 @@ fn json_reports_validate_against_the_schema() {
         let server = Server::start(mode);
         assert_valid(&v, &scan_host(&t, &server, &["--format", "json"]).json(), &format!("{mode:?} report"));
     }
-    let p = crate::host::sleeper(&[("AWS_ACCESS_KEY_ID", "AKIA2OGYBAH6STMMNXNN"), ("AWS_SECRET_ACCESS_KEY", SECRET)]);
+    let p = crate::host::sleeper(&[("AWS_ACCESS_KEY_ID", "AKIAM3VJ6XZ2QDKTPW7B"), ("AWS_SECRET_ACCESS_KEY", SECRET)]);
     let mut cmd = rolecall();
     cmd.args(["scan", "--format", "json", "--sources", "processes"]);
     let report = run_with_limit(cmd, Duration::from_secs(60)).json();

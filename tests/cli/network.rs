@@ -1,0 +1,149 @@
+//! The opt-in STS checks against moto's STS on 127.0.0.1 with request
+//! authentication on, so that signatures are really checked: `--verify`
+//! tells a live pair from a wrong secret and an unknown key, and
+//! `--lookup-accounts` names accounts with the instance role's credentials.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::imds_server::{Mode, Server};
+use crate::util::*;
+
+/// Sets up moto: a user with a key pair, and an assumed-role session to
+/// play the instance role. Returns (user key, user secret, role key, role secret, role token).
+const SETUP: &str = r#"
+import botocore.session, json, sys
+url = sys.argv[1]
+s = botocore.session.get_session()
+def client(svc, key, secret, token=None):
+    return s.create_client(svc, region_name='us-east-1', endpoint_url=url, aws_access_key_id=key,
+                           aws_secret_access_key=secret, aws_session_token=token)
+allow_all = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+# The first three actions need no authentication (INITIAL_NO_AUTH_ACTION_COUNT=3).
+iam = client('iam', 'AKIAJ7ZXQ4YTWB6NHSRE', 'x' * 40)
+iam.create_user(UserName='alice')
+k = iam.create_access_key(UserName='alice')['AccessKey']
+iam.put_user_policy(UserName='alice', PolicyName='all', PolicyDocument=allow_all)
+iam = client('iam', k['AccessKeyId'], k['SecretAccessKey'])
+trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]})
+iam.create_role(RoleName='instance', AssumeRolePolicyDocument=trust)
+iam.put_role_policy(RoleName='instance', PolicyName='all', PolicyDocument=allow_all)
+c = client('sts', k['AccessKeyId'], k['SecretAccessKey']).assume_role(
+    RoleArn='arn:aws:iam::123456789012:role/instance', RoleSessionName='i-0123456789abcdef0')['Credentials']
+print(json.dumps([k['AccessKeyId'], k['SecretAccessKey'], c['AccessKeyId'], c['SecretAccessKey'], c['SessionToken']]))
+"#;
+
+#[test]
+fn verify_and_lookup_accounts_against_moto_sts() {
+    let Some(python) = oracle_python() else { return };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let moto = Child(
+        Command::new(&python)
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("INITIAL_NO_AUTH_ACTION_COUNT", "3")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(30), "moto did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = Command::new(&python).args(["-c", SETUP, &url]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let keys: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    let (user_key, user_secret, role_key, role_secret, role_token) = (&keys[0], &keys[1], &keys[2], &keys[3], &keys[4]);
+    let imds = Server::start_with_role(Mode::TokenRequired, role_key, role_secret, role_token);
+
+    let t = Tree::new();
+    t.write(
+        "home/app/.aws/credentials",
+        format!("[default]\naws_access_key_id = {user_key}\naws_secret_access_key = {user_secret}\n"),
+    );
+    let wrong = "Wr0ngSecretAbcdefghijKLMNOPqrstuvwxyz012";
+    t.write("opt/old/.env", format!("AWS_ACCESS_KEY_ID={user_key}\nAWS_SECRET_ACCESS_KEY={wrong}\n"));
+    t.write(
+        "srv/x/settings.ini",
+        "aws_access_key_id = AKIA2OGYBAH6STMMNXNN\naws_secret_access_key = 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\n",
+    );
+    let mut cmd = rolecall_with_imds(&imds.url());
+    cmd.args([
+        "scan",
+        "-vvv",
+        "--format",
+        "json",
+        "--verify",
+        "--lookup-accounts",
+        "--imds-endpoint",
+        &imds.url(),
+        "--sts-endpoint",
+        &url,
+    ])
+    .arg(t.root())
+    .env("RUST_LOG", "trace");
+    let started = Instant::now();
+    let run = run_with_limit(cmd, Duration::from_secs(60));
+    let took = started.elapsed();
+    let r = run.json();
+    let by_path = |p: &str| -> Value {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["location"]["path"].as_str().unwrap().ends_with(p))
+            .unwrap()
+            .clone()
+    };
+    let live = by_path("home/app/.aws/credentials");
+    assert_eq!(live["verification"]["status"], "valid", "{}", run.stdout);
+    assert_eq!(live["verification"]["arn"], "arn:aws:iam::123456789012:user/alice");
+    assert_eq!(live["live"], true);
+    let stale = by_path("opt/old/.env");
+    assert_eq!(stale["verification"], serde_json::json!({ "status": "invalid", "code": "SignatureDoesNotMatch" }));
+    assert_eq!(stale["live"], false, "a pair STS refuses is not live");
+    let unknown = by_path("srv/x/settings.ini");
+    assert_eq!(unknown["verification"]["code"], "InvalidClientTokenId");
+    // GetAccessKeyInfo, signed with the role's session: every key gets an account.
+    for f in [&live, &stale, &unknown] {
+        assert_eq!(f["sts_account_id"], "123456789012");
+    }
+    assert_eq!(live["account_relation"], "same-account");
+    assert_eq!(r["verdict"]["live_credentials"], 1);
+    // Rate-limited: four signed calls at least 250 ms apart (three checks, one lookup per key).
+    assert!(took >= Duration::from_millis(750), "{took:?}");
+    for s in [user_secret.as_str(), wrong, role_secret.as_str(), &role_token[..24]] {
+        assert!(!run.stdout.contains(s) && !run.stderr.contains(s), "a secret reached the output");
+    }
+    drop(moto);
+}
+
+#[test]
+fn network_checks_are_off_by_default_and_fail_softly() {
+    let t = Tree::new();
+    t.write(
+        ".env",
+        "AWS_ACCESS_KEY_ID=AKIA2OGYBAH6STMMNXNN\nAWS_SECRET_ACCESS_KEY=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\n",
+    );
+    let r = scan_json([t.root()]).json();
+    assert_eq!(r["findings"][0]["verification"], Value::Null);
+    // An STS endpoint that does not answer: the scan still reports, with a gap.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let run = scan_json([
+        t.root().as_os_str(),
+        "--verify".as_ref(),
+        "--sts-endpoint".as_ref(),
+        format!("http://127.0.0.1:{port}").as_ref(),
+    ]);
+    let r = run.json();
+    assert_eq!(r["findings"][0]["verification"]["status"], "unknown");
+    assert_eq!(r["findings"][0]["live"], true, "unknown is not a reason to stop counting it");
+    // Lookups need the role: without IMDS there is none, and it says so.
+    let r = scan_json([t.root().as_os_str(), "--lookup-accounts".as_ref()]).json();
+    let gaps = r["coverage"]["gaps"].to_string();
+    assert!(gaps.contains("needs the instance role's credentials"), "{gaps}");
+}
