@@ -549,3 +549,16 @@ fn check_v1(client: &Client, report: &mut ImdsReport) {
         }
     };
 }
+
+/// Runs every IMDS response parser on `body`, for the fuzzer: none may
+/// panic, and none may quote the body in its error.
+#[doc(hidden)]
+pub fn parse_any_response(body: &[u8]) -> usize {
+    let url = "http://169.254.169.254/fuzz";
+    let mut ok = 0;
+    ok += parse_json::<Identity>(body, url).is_ok() as usize;
+    ok += parse_json::<IamInfo>(body, url).is_ok() as usize;
+    ok += parse_json::<RoleCredentials>(body, url).is_ok() as usize;
+    ok += parse_json::<FullRoleCredentials>(body, url).is_ok() as usize;
+    ok
+}

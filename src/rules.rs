@@ -134,6 +134,11 @@ impl RuleSet {
         RuleSet::from_files(files.into_iter())
     }
 
+    /// One rule file's text, named `origin` in messages.
+    pub fn from_toml(origin: &str, text: &str) -> Result<RuleSet> {
+        RuleSet::from_files(std::iter::once((origin.to_string(), text.to_string())))
+    }
+
     fn from_files(files: impl Iterator<Item = (String, String)>) -> Result<RuleSet> {
         let mut rules: Vec<Rule> = Vec::new();
         for (origin, text) in files {

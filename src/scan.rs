@@ -249,6 +249,44 @@ mod tests {
         }
     }
 
+    /// A reader that fails (or ends) after `good` bytes, like a file
+    /// truncated or an I/O error in the middle of a read.
+    struct Failing {
+        data: Vec<u8>,
+        pos: usize,
+        good: usize,
+        error: bool,
+    }
+
+    impl Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.pos >= self.good {
+                return if self.error { Err(io::Error::other("EIO, as a failing disk says")) } else { Ok(0) };
+            }
+            let n = buf.len().min(self.good - self.pos).min(1000);
+            buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_read_error_keeps_what_was_read() {
+        let set = RuleSet::embedded().unwrap();
+        let m = Matcher::new(&set).unwrap();
+        let mut data = b"AWS_ACCESS_KEY_ID=AKIA2OGYBAH6STMMNXNN\n".to_vec();
+        data.extend(vec![b'.'; 100_000]);
+        data.extend_from_slice(b"\nAWS_ACCESS_KEY_ID=AKIALALEMEL33243OLIB\n");
+        for error in [true, false] {
+            let mut s = ChunkScanner::new(&m, 4096);
+            let mut out = Vec::new();
+            let stats = s.scan(Failing { data: data.clone(), pos: 0, good: 50_000, error }, b'\n', &mut out);
+            assert_eq!(out.len(), 1, "the key before the failure is found, nothing after");
+            assert_eq!(stats.error.is_some(), error);
+            assert_eq!(stats.bytes, 50_000);
+        }
+    }
+
     #[test]
     fn bom_is_not_a_column() {
         let found = run(b"\xEF\xBB\xBFAKIA2OGYBAH6STMMNXNN", 1024);

@@ -3,7 +3,8 @@
 #   - a Python virtualenv under target/pyenv with botocore (the credential
 #     chain oracle) and moto (an IMDS stub and an STS server on 127.0.0.1);
 #   - cargo-deb and cargo-generate-rpm, and Debian's rpm and dpkg tools, to
-#     build the .deb and .rpm that the packaging tests then inspect.
+#     build the .deb and .rpm that the packaging tests then inspect;
+#   - cargo-fuzz, to build the fuzz targets.
 # Safe to run again; needs network access to PyPI, crates.io and Debian's
 # archive the first time.
 set -euo pipefail
@@ -26,6 +27,10 @@ cargo deb --quiet >/dev/null
 cargo generate-rpm --payload-compress gzip
 export ROLECALL_DEB="$(ls -t "$PWD"/target/debian/rolecall_*.deb | head -n 1)"
 export ROLECALL_RPM="$(ls -t "$PWD"/target/generate-rpm/rolecall-*.rpm | head -n 1)"
+
+# The fuzz targets must build (stable toolchain, no sanitizer: `-s none`).
+cargo fuzz --version >/dev/null 2>&1 || cargo install --locked --quiet cargo-fuzz
+(cd fuzz && cargo fuzz build -s none)
 
 # The oracle and packaging tests fail instead of skipping when their tools are missing.
 export ROLECALL_REQUIRE_ORACLES=1
