@@ -227,14 +227,18 @@ fn chains(
     let mut runtimes: BTreeMap<String, Runtime> = BTreeMap::new();
     let mut out = Vec::new();
     for p in processes {
-        let ctx = Context {
-            env: &p.environ,
-            passwd_home: home_of(p.info.uid),
-            homes: &homes,
-            cwd: p.cwd.as_deref(),
-            files,
-            instance,
+        // A containerised process sees its own filesystem and passwd: read
+        // its files through /proc/<pid>/root, as the process would.
+        let container = p.info.container.as_ref().map(|_| {
+            let root = PathBuf::from(format!("/proc/{}/root", p.info.pid));
+            let users = users::load(&root).unwrap_or_default();
+            (Files::new(&root), users)
+        });
+        let (files, passwd_home) = match &container {
+            Some((f, users)) => (f, users.iter().find(|u| u.uid == p.info.uid).map(|u| u.home.as_path())),
+            None => (files, home_of(p.info.uid)),
         };
+        let ctx = Context { env: &p.environ, passwd_home, homes: &homes, cwd: p.cwd.as_deref(), files, instance };
         let runtime = || {
             let exe = p.info.exe.clone().unwrap_or_default();
             *runtimes
