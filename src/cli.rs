@@ -25,7 +25,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Scan paths for AWS credentials and report what was found.
+    /// Scan this host (or the given paths) for static AWS credentials and give the verdict.
     Scan(Box<ScanArgs>),
     /// Scan like `scan`, then write every finding to a baseline as acknowledged.
     Baseline(Box<BaselineArgs>),
