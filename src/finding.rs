@@ -371,13 +371,12 @@ pub fn assemble(
     let mut ids: Vec<(KeyId, Part)> = Vec::new();
     let mut secrets: Vec<Part> = Vec::new();
     let mut tokens: Vec<Part> = Vec::new();
-    let mut seen: Vec<(Capture, u64)> = Vec::new();
+    let mut seen: std::collections::HashSet<(Capture, u64)> = std::collections::HashSet::new();
     for m in matches {
         // Two rules may capture the same value at the same place.
-        if seen.contains(&(m.capture, m.offset)) {
+        if !seen.insert((m.capture, m.offset)) {
             continue;
         }
-        seen.push((m.capture, m.offset));
         let v = m.value.expose();
         match m.capture {
             Capture::KeyId => match KeyId::parse(v) {
