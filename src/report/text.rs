@@ -196,7 +196,8 @@ fn write_finding(out: &mut dyn io::Write, paint: &Paint, n: usize, f: &Finding, 
     let label = if f.assessment.expected.is_some() { paint.wrap("2", "EXPECTED") } else { paint.severity(f.severity) };
     writeln!(out, "{n}. {label} {what}")?;
     let repeats = if f.processes.len() > 1 {
-        format!(" (and {} more processes)", f.processes.len() - 1)
+        let more = f.processes.len() - 1;
+        format!(" (and {more} more process{})", if more == 1 { "" } else { "es" })
     } else if f.occurrences > 1 {
         format!(" ({} occurrences)", f.occurrences)
     } else {
