@@ -115,7 +115,11 @@ impl Matcher {
             for &(start, end) in &scratch.windows[r] {
                 let mut input = Input::new(buf).span(Span { start, end });
                 loop {
-                    rule.regex.search_captures_with(cache, &input, caps);
+                    // The DFA finds whether and where a match is; the slower
+                    // capture search then runs on that match alone.
+                    let Some(found) = rule.regex.search_with(cache, &input) else { break };
+                    let exact = input.clone().span(found.range()).anchored(regex_automata::Anchored::Yes);
+                    rule.regex.search_captures_with(cache, &exact, caps);
                     let Some(m) = caps.get_match() else { break };
                     // Resume at the end of the capture, not of the match: a
                     // trailing boundary byte may be the next match's leading one.
