@@ -114,10 +114,9 @@ impl Matcher {
             let caps = &mut scratch.captures[r];
             for &(start, end) in &scratch.windows[r] {
                 let mut input = Input::new(buf).span(Span { start, end });
-                loop {
-                    // The DFA finds whether and where a match is; the slower
-                    // capture search then runs on that match alone.
-                    let Some(found) = rule.regex.search_with(cache, &input) else { break };
+                // The DFA finds whether and where a match is; the slower
+                // capture search then runs on that match alone.
+                while let Some(found) = rule.regex.search_with(cache, &input) {
                     let exact = input.clone().span(found.range()).anchored(regex_automata::Anchored::Yes);
                     rule.regex.search_captures_with(cache, &exact, caps);
                     let Some(m) = caps.get_match() else { break };
