@@ -117,9 +117,10 @@ impl KeyId {
         (account < 1_000_000_000_000).then_some(AccountId(account))
     }
 
-    /// The AWS documentation's example keys all end in `EXAMPLE`.
+    /// The AWS documentation's example keys all contain `EXAMPLE`; SDK test
+    /// suites also use variants of `AKIAIOSFODNN7EXAMPLE` (`…EXAMPLF`, `…SECRETS`).
     fn is_documentation_example(&self) -> bool {
-        self.0.contains("EXAMPLE")
+        self.0.contains("EXAMPLE") || self.0[4..].starts_with("IOSFODNN7")
     }
 
     /// Fillers such as `AKIAXXXXXXXXXXXXXXXX`, `AKIATESTTESTTESTTEST` or
@@ -168,9 +169,10 @@ fn is_plausible_secret(s: &[u8]) -> bool {
     s.iter().any(u8::is_ascii_uppercase) && s.iter().any(u8::is_ascii_lowercase) && distinct(s) >= 10
 }
 
-/// The AWS documentation's example secrets end in `EXAMPLEKEY`.
+/// The AWS documentation's example secrets contain `EXAMPLE`; test suites
+/// also use variants of `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`.
 fn is_example_secret(s: &[u8]) -> bool {
-    memchr::memmem::find(s, b"EXAMPLE").is_some()
+    memchr::memmem::find(s, b"EXAMPLE").is_some() || s.starts_with(b"wJalrXUtnFEMI/K7MDENG")
 }
 
 /// What a finding holds.
@@ -559,6 +561,16 @@ mod tests {
         assert!(KeyId::parse(b"AKIAN95B87AWHT6U0699").is_none());
         assert!(KeyId::parse(b"AIDA2OGYBAH6STMMNXNN").is_none());
         assert!(KeyId::parse(b"AKIA2OGYBAH6STMMNXN").is_none());
+    }
+
+    #[test]
+    fn documentation_examples_and_their_variants() {
+        let ex = |k: &str| KeyId::parse(k.as_bytes()).unwrap().is_documentation_example();
+        assert!(ex("AKIAIOSFODNN7EXAMPLE") && ex("ASIAIOSFODNN7EXAMPLE") && ex("AKIAIOSFODNN7EXAMPLF"));
+        assert!(ex("AKIAEXAMPLEPBUMBC3GA"));
+        assert!(!ex("AKIA2OGYBAH6STMMNXNN"));
+        assert!(is_example_secret(b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETSKEY"));
+        assert!(!is_example_secret(b"5dkLVuqpZhD6V3Zym1hivdSHOzh6FGPjwplXD+5f"));
     }
 
     #[test]
