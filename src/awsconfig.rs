@@ -1,7 +1,8 @@
 //! Parses the AWS shared `credentials` and `config` files the way botocore
-//! does (Python's `RawConfigParser`, then `build_profile_map`), errors included.
+//! does (Python's `RawConfigParser`, then `build_profile_map`), errors
+//! included, and the way the Rust and JavaScript v3 SDKs' own parsers do.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// Options of one section, names lowercased, values stripped.
@@ -259,6 +260,217 @@ impl ConfigProfiles {
     }
 }
 
+/// One file's sections in file order, as an SDK's own parser reads them
+/// (a section named twice is merged, a later option replaces an earlier).
+pub type Sections = Vec<(String, Options)>;
+
+fn merge_section(sections: &mut Sections, name: &str) -> usize {
+    match sections.iter().position(|(n, _)| n == name) {
+        Some(i) => i,
+        None => {
+            sections.push((name.to_string(), Options::new()));
+            sections.len() - 1
+        }
+    }
+}
+
+/// aws-runtime's `prepare_line`: trims spaces and tabs, and cuts a comment
+/// (`#` or `;`, after whitespace when `comments_need_whitespace`).
+fn rust_prepare_line(line: &str, comments_need_whitespace: bool) -> &str {
+    let line = line.trim_matches([' ', '\t']);
+    let mut prev_whitespace = false;
+    for (i, c) in line.char_indices() {
+        if (c == '#' || c == ';') && (prev_whitespace || !comments_need_whitespace) {
+            return line[..i].trim_matches([' ', '\t']);
+        }
+        prev_whitespace = c.is_whitespace();
+    }
+    line
+}
+
+/// Parses `text` as the AWS SDK for Rust does (aws-runtime `env_config`):
+/// `name = value` lines (names lowercased), indented continuation lines,
+/// comment lines starting with `#` or `;`, and an error for a property
+/// before any section or a line without `=`.
+pub fn parse_rust(text: &str) -> Result<Sections, ParseError> {
+    let mut sections = Sections::new();
+    let mut current: Option<usize> = None;
+    let mut property: Option<String> = None;
+    for (i, line) in text.lines().enumerate() {
+        let err = |message: &str| ParseError { line: i + 1, message: message.into() };
+        if line.trim_matches([' ', '\t']).is_empty() || line.starts_with(['#', ';']) {
+            continue;
+        }
+        if line.starts_with('[') {
+            let name = rust_prepare_line(line, false)
+                .strip_prefix('[')
+                .and_then(|l| l.strip_suffix(']'))
+                .ok_or_else(|| err("a profile definition must end with ']'"))?;
+            current = Some(merge_section(&mut sections, name));
+            property = None;
+        } else if line.starts_with([' ', '\t']) {
+            let (Some(c), Some(p)) = (current, property.as_ref()) else {
+                return Err(err("a continuation line outside a property"));
+            };
+            let value = sections[c].1.get_mut(p).expect("the property exists");
+            value.push('\n');
+            value.push_str(line.trim_matches([' ', '\t']));
+        } else {
+            let Some(c) = current else { return Err(err("a property before any profile definition")) };
+            let (k, v) = rust_prepare_line(line, true).split_once('=').ok_or_else(|| err("expected an '=' sign"))?;
+            let k = k.trim_matches([' ', '\t']).to_ascii_lowercase();
+            if k.is_empty() {
+                return Err(err("a property without a name"));
+            }
+            sections[c].1.insert(k.clone(), v.trim_matches([' ', '\t']).to_string());
+            property = Some(k);
+        }
+    }
+    Ok(sections)
+}
+
+/// Parses `text` as the AWS SDK for JavaScript v3 does (smithy's
+/// `parseIni`), which never fails: comments cut at `#` or `;` at the start
+/// or after whitespace, `name=value` split at the first `=` (names kept as
+/// written), `[type name]` sections only for the known types, a section
+/// only when it holds a property, and anything it cannot read ignored.
+pub fn parse_js(text: &str) -> Sections {
+    let mut sections = Sections::new();
+    let mut current: Option<String> = None;
+    let mut sub: Option<String> = None;
+    for raw in text.split('\n') {
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        let mut cut = raw.len();
+        let bytes = raw.as_bytes();
+        for (i, b) in bytes.iter().enumerate() {
+            if (*b == b'#' || *b == b';') && (i == 0 || bytes[i - 1].is_ascii_whitespace()) {
+                cut = i;
+                break;
+            }
+        }
+        let line = raw[..cut].trim();
+        if line.len() >= 2 && line.starts_with('[') && line.ends_with(']') {
+            sub = None;
+            let name = &line[1..line.len() - 1];
+            current = match name.split_once(|c: char| c.is_whitespace()) {
+                Some((prefix, rest)) if js_prefixed(prefix, rest) => {
+                    let rest = rest.trim_matches(|c| c == '"' || c == '\'');
+                    ["profile", "sso-session", "services"].contains(&prefix).then(|| format!("{prefix}.{rest}"))
+                }
+                _ => Some(name.to_string()),
+            };
+        } else if let Some(section) = &current {
+            let Some(eq) = line.find('=').filter(|&i| i > 0) else { continue };
+            let (name, value) = (line[..eq].trim(), line[eq + 1..].trim());
+            if value.is_empty() {
+                sub = Some(name.to_string());
+                continue;
+            }
+            if sub.is_some() && raw.trim_start().len() == raw.len() {
+                sub = None;
+            }
+            let key = match &sub {
+                Some(s) => format!("{s}.{name}"),
+                None => name.to_string(),
+            };
+            let i = merge_section(&mut sections, section);
+            sections[i].1.insert(key, value.to_string());
+        }
+    }
+    sections
+}
+
+/// Whether `[prefix rest]` matches smithy's `^([\w-]+)\s(["'])?([\w-@+.%:/]+)\2$`.
+fn js_prefixed(prefix: &str, rest: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let name_char = |c: char| word(c) || "-@+.%:/".contains(c);
+    let inner = match rest.chars().next() {
+        Some(q @ ('"' | '\'')) => rest[1..].strip_suffix(q),
+        _ => Some(rest),
+    };
+    !prefix.is_empty()
+        && prefix.chars().all(|c| word(c) || c == '-')
+        && inner.is_some_and(|n| !n.is_empty() && n.chars().all(name_char))
+}
+
+/// The profiles an SDK other than botocore sees once it has read both files.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SdkProfiles {
+    pub profiles: BTreeMap<String, Options>,
+    pub sso_sessions: BTreeMap<String, Options>,
+    /// Profiles whose access key comes from the credentials file.
+    pub keys_from_credentials: BTreeSet<String>,
+}
+
+impl SdkProfiles {
+    /// aws-runtime's `merge_in`: in the config file `[default]` and
+    /// `[profile NAME]` (which wins over `[default]` for the default
+    /// profile) and `[sso-session NAME]`; in the credentials file only
+    /// `[NAME]`; the credentials file's properties over the config file's.
+    pub fn rust(config: &Sections, credentials: &Sections) -> SdkProfiles {
+        let mut out = SdkProfiles::default();
+        let split = |name: &str| -> (Option<String>, String) {
+            let name = name.trim_matches([' ', '\t']);
+            match name.split_once([' ', '\t']) {
+                Some((p, s)) => (Some(p.trim().to_string()), s.trim().to_string()),
+                None => (None, name.trim().to_string()),
+            }
+        };
+        let prefixed_default = config.iter().any(|(n, _)| split(n) == (Some("profile".into()), "default".into()));
+        for (name, opts) in config {
+            let target = match split(name) {
+                (None, s) if s == "default" && !prefixed_default => out.profiles.entry(s).or_default(),
+                (Some(p), s) if p == "profile" && rust_identifier(&s) => out.profiles.entry(s).or_default(),
+                (Some(p), s) if p == "sso-session" && rust_identifier(&s) => out.sso_sessions.entry(s).or_default(),
+                _ => continue,
+            };
+            target.extend(opts.clone());
+        }
+        for (name, opts) in credentials {
+            let (None, s) = split(name) else { continue };
+            if !rust_identifier(&s) {
+                continue;
+            }
+            if opts.contains_key("aws_access_key_id") {
+                out.keys_from_credentials.insert(s.clone());
+            }
+            out.profiles.entry(s).or_default().extend(opts.clone());
+        }
+        out
+    }
+
+    /// smithy's `getConfigData` and `mergeConfigFiles`: in the config file
+    /// `default` and `profile.NAME` (which wins), `sso-session.NAME`; the
+    /// credentials file's sections by their literal names, over the config's.
+    pub fn js(config: &Sections, credentials: &Sections) -> SdkProfiles {
+        let mut out = SdkProfiles::default();
+        let mut config_profiles: BTreeMap<String, Options> = BTreeMap::new();
+        if let Some((_, d)) = config.iter().find(|(n, _)| n == "default") {
+            config_profiles.insert("default".into(), d.clone());
+        }
+        for (name, opts) in config {
+            if let Some(p) = name.strip_prefix("profile.") {
+                config_profiles.insert(p.to_string(), opts.clone());
+            } else if let Some(s) = name.strip_prefix("sso-session.") {
+                out.sso_sessions.insert(s.to_string(), opts.clone());
+            }
+        }
+        out.profiles = config_profiles;
+        for (name, opts) in credentials {
+            if opts.contains_key("aws_access_key_id") {
+                out.keys_from_credentials.insert(name.clone());
+            }
+            out.profiles.entry(name.clone()).or_default().extend(opts.clone());
+        }
+        out
+    }
+}
+
+/// aws-runtime's `validate_identifier`: letters, digits and `-/_.%@:+`.
+fn rust_identifier(s: &str) -> bool {
+    s.chars().all(|c| c.is_ascii_alphanumeric() || "-/_.%@:+".contains(c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,6 +528,42 @@ mod tests {
         assert_eq!(p.profiles.keys().collect::<Vec<_>>(), ["default", "my p", "x", "y"]);
         assert_eq!(p.profiles["y"]["d"], "4", "[profilez y] is profile y, as botocore's startswith check has it");
         assert_eq!(p.sso_sessions["s"]["g"], "7");
+    }
+
+    fn opts(pairs: &[(&str, &str)]) -> Options {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    // Expectations from aws-runtime's parser and its tests.
+    #[test]
+    fn like_the_rust_sdk() {
+        let s = parse_rust("[a] # c\nKey = v # c\n  more\n[a]\nx = 1;2\n# c\n").unwrap();
+        assert_eq!(s, vec![("a".to_string(), opts(&[("key", "v\nmore"), ("x", "1;2")]))]);
+        assert!(parse_rust("x = 1\n[a]\n").unwrap_err().message.contains("before any profile"));
+        assert_eq!(parse_rust("[a]\nx: 1\n").unwrap_err().line, 2);
+        let config =
+            parse_rust("[default]\na = 1\n[profile default]\nb = 2\n[x]\nc = 3\n[profilez y]\nd = 4\n").unwrap();
+        let creds = parse_rust("[profile z]\ne = 5\n[ default ]\nf = 6\n").unwrap();
+        let p = SdkProfiles::rust(&config, &creds);
+        assert_eq!(p.profiles.keys().collect::<Vec<_>>(), ["default"]);
+        assert_eq!(p.profiles["default"], opts(&[("b", "2"), ("f", "6")]), "[profile default] wins over [default]");
+    }
+
+    // Expectations from smithy's parseIni, getConfigData and mergeConfigFiles.
+    #[test]
+    fn like_the_javascript_sdk() {
+        let s = parse_js("x = 0\n[a] ;c\nKey = v #c\ny: 2\n[a]\nz=1\n[empty]\n[profile  two]\nw = 1\n");
+        assert_eq!(
+            s,
+            vec![("a".to_string(), opts(&[("Key", "v"), ("z", "1")])), ("profile  two".into(), opts(&[("w", "1")]))]
+        );
+        let config = parse_js("[default]\na = 1\n[profile default]\nb = 2\n[x]\nc = 3\n[sso-session s]\nd = 4\n");
+        let creds = parse_js("[profile z]\naws_access_key_id = A\n[ default ]\nf = 6\n");
+        let p = SdkProfiles::js(&config, &creds);
+        assert_eq!(p.profiles.keys().collect::<Vec<_>>(), [" default ", "default", "profile.z"]);
+        assert_eq!(p.profiles["default"], opts(&[("b", "2")]), "[profile default] replaces [default]");
+        assert_eq!(p.sso_sessions["s"], opts(&[("d", "4")]));
+        assert!(p.keys_from_credentials.contains("profile.z"), "[profile z] in the credentials file is not profile z");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::awsconfig::{ConfigProfiles, Ini, Options};
+use crate::awsconfig::{self, ConfigProfiles, Ini, Options, SdkProfiles};
 use crate::environ::Environ;
 use crate::finding::KeyId;
 use crate::imds::{ImdsState, RoleStatus};
@@ -320,9 +320,13 @@ impl Context<'_> {
         self.env.get(name)
     }
 
-    /// `os.path.expandvars` then `os.path.expanduser`, then relative to the cwd.
+    /// botocore: `os.path.expandvars` then `os.path.expanduser`; the other
+    /// SDKs expand only `~`. Then relative to the cwd.
     fn expand(&self, path: &str, sdk: Sdk) -> Option<PathBuf> {
-        let expanded = expand_vars(path, |name| self.var(name).map(str::to_string));
+        let expanded = match sdk {
+            Sdk::Botocore => expand_vars(path, |name| self.var(name).map(str::to_string)),
+            _ => path.to_string(),
+        };
         let p = if let Some(rest) = expanded.strip_prefix('~') {
             let (user, tail) = match rest.find('/') {
                 Some(i) => (&rest[..i], &rest[i..]),
@@ -432,7 +436,8 @@ fn partial(provider: &str, var: &str) -> Source {
 pub fn resolve(ctx: &Context, sdk: Sdk) -> Resolution {
     let (source, profile) = match sdk {
         Sdk::Botocore => botocore(ctx),
-        Sdk::Rust | Sdk::JavaScriptV3 => other_sdk(ctx, sdk),
+        Sdk::Rust => rust_sdk(ctx),
+        Sdk::JavaScriptV3 => js_sdk(ctx),
     };
     Resolution { sdk, method: source.method(), shadowing: source.shadowing(), source, profile }
 }
@@ -642,19 +647,20 @@ fn botocore_assume_role(
             };
         }
         (None, None) => return partial("assume-role", "source_profile or credential_source"),
-        (Some(cs), None) => match cs.to_ascii_lowercase().as_str() {
-            "environment" => match ctx.var("AWS_ACCESS_KEY_ID").filter(|v| !v.is_empty()) {
+        // botocore's CanonicalNameCredentialSourcer: exact names only.
+        (Some(cs), None) => match cs.as_str() {
+            "Environment" => match ctx.var("AWS_ACCESS_KEY_ID").filter(|v| !v.is_empty()) {
                 Some(id) if ctx.var("AWS_SECRET_ACCESS_KEY").is_some_and(|s| !s.is_empty()) => {
                     Source::Environment { key_id: KeyId::parse(id.as_bytes()) }
                 }
                 Some(_) => return partial("env", "AWS_SECRET_ACCESS_KEY"),
                 None => return no_source_credentials(cs, profile),
             },
-            "ec2instancemetadata" => match instance_role(ctx, Sdk::Botocore) {
+            "Ec2InstanceMetadata" => match instance_role(ctx, Sdk::Botocore) {
                 Source::InstanceRole => Source::InstanceRole,
                 _ => return no_source_credentials(cs, profile),
             },
-            "ecscontainer" => match container_uri(ctx) {
+            "EcsContainer" => match container_uri(ctx) {
                 Some(uri) => Source::Container { uri },
                 None => return no_source_credentials(cs, profile),
             },
@@ -701,114 +707,300 @@ fn no_source_credentials(cs: &str, profile: &str) -> Source {
     }
 }
 
-/// The Rust and JavaScript v3 SDKs, as measured against botocore: no
-/// `AWS_DEFAULT_PROFILE`, partial environment keys and undefined profiles
-/// skipped rather than fatal, no legacy files, and their own order of
-/// sources inside a profile.
-fn other_sdk(ctx: &Context, sdk: Sdk) -> (Source, String) {
-    let named = ctx.var("AWS_PROFILE").filter(|p| !p.is_empty());
-    let profile = named.unwrap_or("default").to_string();
-    let env_keys = match (ctx.var("AWS_ACCESS_KEY_ID"), ctx.var("AWS_SECRET_ACCESS_KEY")) {
-        (Some(id), Some(s)) if !id.is_empty() && !s.is_empty() => Some(KeyId::parse(id.as_bytes())),
-        _ => None,
-    };
-    // JS v3 skips the environment when AWS_PROFILE is set.
-    if let Some(key_id) = env_keys.clone().filter(|_| !(sdk == Sdk::JavaScriptV3 && named.is_some())) {
-        return (Source::Environment { key_id }, profile);
-    }
-    let shared = match load_shared(ctx, sdk) {
-        Ok(s) => s,
-        Err(e) => return (Source::Error { error: e }, profile),
-    };
-    let mut merged = shared.config.profiles.get(&profile).cloned();
-    if let Some(c) = shared.creds.get(&profile) {
-        merged.get_or_insert_with(Options::new).extend(c.clone());
-    }
-    if let Some(s) =
-        merged.as_ref().and_then(|p| other_sdk_profile(ctx, sdk, &shared, &profile, p, env_keys.as_ref(), 0))
-    {
-        return (s, profile);
-    }
-    if let (Some(token_file), Some(role_arn)) = (ctx.var("AWS_WEB_IDENTITY_TOKEN_FILE"), ctx.var("AWS_ROLE_ARN")) {
-        return (Source::WebIdentity { role_arn: role_arn.into(), token_file: token_file.into() }, profile);
-    }
-    if let Some(uri) = container_uri(ctx) {
-        return (Source::Container { uri }, profile);
-    }
-    (instance_role(ctx, sdk), profile)
+/// The shared files as the Rust or JavaScript SDK reads them.
+struct SdkFiles {
+    config_path: Option<PathBuf>,
+    creds_path: Option<PathBuf>,
+    profiles: SdkProfiles,
 }
 
-fn other_sdk_profile(
-    ctx: &Context,
-    sdk: Sdk,
-    shared: &Shared,
-    profile: &str,
-    p: &Options,
-    env_keys: Option<&Option<KeyId>>,
-    depth: usize,
-) -> Option<Source> {
-    // A chain of source profiles longer than this is a loop (the SDKs refuse loops).
-    if depth > 8 {
-        return Some(Source::Error { error: format!("source_profile loop through profile {profile}") });
+impl SdkFiles {
+    fn profile(&self, name: &str) -> Option<&Options> {
+        self.profiles.profiles.get(name)
     }
-    let static_source = || -> Option<Source> {
-        let id = p.get("aws_access_key_id")?;
-        p.get("aws_secret_access_key")?;
-        let from_creds = shared.creds.get(profile).is_some_and(|c| c.contains_key("aws_access_key_id"));
-        let key_id = key_of(Some(id));
-        Some(if from_creds {
-            Source::SharedCredentialsFile { path: display(&shared.creds_path), profile: profile.into(), key_id }
+
+    /// The static keys of a profile, named by the file they come from.
+    fn static_source(&self, profile: &str, p: &Options) -> Source {
+        let key_id = key_of(p.get("aws_access_key_id"));
+        if self.profiles.keys_from_credentials.contains(profile) {
+            Source::SharedCredentialsFile { path: display(&self.creds_path), profile: profile.into(), key_id }
         } else {
-            Source::ConfigFile { path: display(&shared.config_path), profile: profile.into(), key_id }
-        })
+            Source::ConfigFile { path: display(&self.config_path), profile: profile.into(), key_id }
+        }
+    }
+}
+
+/// Reads both files with the SDK's own parser. A file that is missing or
+/// unreadable is empty; only the Rust SDK refuses a file it cannot parse.
+fn load_sdk_files(ctx: &Context, sdk: Sdk) -> Result<SdkFiles, String> {
+    let config_path = ctx.expand(ctx.var("AWS_CONFIG_FILE").unwrap_or("~/.aws/config"), sdk);
+    let creds_path = ctx.expand(ctx.var("AWS_SHARED_CREDENTIALS_FILE").unwrap_or("~/.aws/credentials"), sdk);
+    let read = |path: &Option<PathBuf>| -> Result<awsconfig::Sections, String> {
+        let Some(path) = path else { return Ok(Vec::new()) };
+        let FileText::Text(text) = ctx.files.read(path) else { return Ok(Vec::new()) };
+        match sdk {
+            Sdk::Rust => awsconfig::parse_rust(&text)
+                .map_err(|e| format!("ProfileFile provider could not be built: {}: {e}", path.display())),
+            _ => Ok(awsconfig::parse_js(&text)),
+        }
     };
-    if let Some(role_arn) = p.get("role_arn") {
-        let source = match (p.get("credential_source").map(|s| s.to_ascii_lowercase()), p.get("source_profile")) {
-            (Some(cs), None) => match cs.as_str() {
-                "environment" => Source::Environment { key_id: env_keys.cloned().flatten() },
-                "ec2instancemetadata" => instance_role(ctx, sdk),
-                "ecscontainer" => container_uri(ctx).map_or(Source::NoCredentials, |uri| Source::Container { uri }),
-                _ => Source::Error { error: format!("invalid credential_source {cs}") },
-            },
-            (None, Some(sp)) if sp == profile => static_source().unwrap_or(Source::NoCredentials),
-            (None, Some(sp)) => {
-                let mut merged = shared.config.profiles.get(sp).cloned();
-                if let Some(c) = shared.creds.get(sp) {
-                    merged.get_or_insert_with(Options::new).extend(c.clone());
-                }
-                match merged {
-                    Some(src) => other_sdk_profile(ctx, sdk, shared, sp, &src, env_keys, depth + 1)
-                        .unwrap_or(Source::Error { error: format!("source profile {sp} has no credentials") }),
-                    None => Source::Error { error: format!("source profile {sp} does not exist") },
+    let (config, creds) = (read(&config_path)?, read(&creds_path)?);
+    let profiles = match sdk {
+        Sdk::Rust => SdkProfiles::rust(&config, &creds),
+        _ => SdkProfiles::js(&config, &creds),
+    };
+    Ok(SdkFiles { config_path, creds_path, profiles })
+}
+
+/// Both environment keys, set and not empty (the Rust and JS SDKs skip
+/// partial ones).
+fn env_keys(ctx: &Context) -> Option<Option<KeyId>> {
+    match (ctx.var("AWS_ACCESS_KEY_ID"), ctx.var("AWS_SECRET_ACCESS_KEY")) {
+        (Some(id), Some(s)) if !id.is_empty() && !s.is_empty() => Some(KeyId::parse(id.as_bytes())),
+        _ => None,
+    }
+}
+
+/// The chain's last links in the Rust and JS SDKs: web identity from the
+/// environment, the container endpoint, the instance role.
+fn remote_sources(ctx: &Context, sdk: Sdk) -> Source {
+    let set = |v: &str| ctx.var(v).filter(|s| !s.is_empty());
+    if let (Some(token_file), Some(role_arn)) = (set("AWS_WEB_IDENTITY_TOKEN_FILE"), set("AWS_ROLE_ARN")) {
+        return Source::WebIdentity { role_arn: role_arn.into(), token_file: token_file.into() };
+    }
+    if let Some(uri) = container_uri(ctx) {
+        return Source::Container { uri };
+    }
+    instance_role(ctx, sdk)
+}
+
+/// A `credential_source` as the Rust SDK (any case) and the JS SDK (exact
+/// names) fetch it. None for a name they do not know.
+fn named_source(ctx: &Context, sdk: Sdk, name: &str) -> Option<Source> {
+    let unavailable = || Source::Error { error: format!("credential_source {name} has no credentials") };
+    let canonical = ["Environment", "Ec2InstanceMetadata", "EcsContainer"]
+        .into_iter()
+        .find(|c| *c == name || (sdk == Sdk::Rust && c.eq_ignore_ascii_case(name)))?;
+    Some(match canonical {
+        "Environment" => env_keys(ctx).map_or_else(unavailable, |key_id| Source::Environment { key_id }),
+        "Ec2InstanceMetadata" => match instance_role(ctx, sdk) {
+            Source::InstanceRole => Source::InstanceRole,
+            _ => unavailable(),
+        },
+        "EcsContainer" => container_uri(ctx).map_or_else(unavailable, |uri| Source::Container { uri }),
+        _ => return None,
+    })
+}
+
+/// The AWS SDK for Rust (`aws-config` `DefaultCredentialsChain`):
+/// environment, profile, web identity, container, instance role. Only
+/// `AWS_PROFILE` names the profile; HOME alone locates the files.
+fn rust_sdk(ctx: &Context) -> (Source, String) {
+    let profile = ctx.var("AWS_PROFILE").filter(|p| !p.is_empty()).unwrap_or("default").to_string();
+    if let Some(key_id) = env_keys(ctx) {
+        return (Source::Environment { key_id }, profile);
+    }
+    if let Some(source) = rust_profile(ctx, &profile) {
+        return (source, profile);
+    }
+    (remote_sources(ctx, Sdk::Rust), profile)
+}
+
+/// Why the Rust SDK's profile provider yields nothing.
+enum RustMiss {
+    /// The profile has no credentials of any kind (`ProfileDidNotContainCredentials`).
+    NoCredentials,
+    /// A profile or field is missing: the chain moves on to the next provider.
+    NotLoaded,
+    /// Invalid configuration: the chain stops with an error.
+    Invalid(String),
+}
+
+/// aws-config's `resolve_chain` and `base_provider`: None when the chain
+/// moves past the profile provider, a source (or an error that stops the
+/// chain) otherwise.
+fn rust_profile(ctx: &Context, selected: &str) -> Option<Source> {
+    let files = match load_sdk_files(ctx, Sdk::Rust) {
+        Ok(f) => f,
+        Err(error) => return Some(Source::Error { error }),
+    };
+    let set = &files.profiles.profiles;
+    if set.is_empty() || (selected == "default" && !set.contains_key("default")) {
+        return None;
+    }
+    let stop = |e: RustMiss| match e {
+        RustMiss::NoCredentials | RustMiss::NotLoaded => None,
+        RustMiss::Invalid(error) => Some(Source::Error { error }),
+    };
+    let mut name = selected.to_string();
+    let mut visited: Vec<String> = Vec::new();
+    let mut roles: Vec<(String, String)> = Vec::new();
+    let base = loop {
+        let p = set.get(&name)?;
+        if visited.contains(&name) {
+            return Some(Source::Error { error: format!("CredentialLoop: profile {name} is visited twice") });
+        }
+        visited.push(name.clone());
+        // After the first profile, static keys win over anything else.
+        if visited.len() > 1 && p.contains_key("aws_access_key_id") && p.contains_key("aws_secret_access_key") {
+            break files.static_source(&name, p);
+        }
+        match p.get("role_arn").filter(|_| !p.contains_key("web_identity_token_file")) {
+            Some(role_arn) => {
+                roles.push((name.clone(), role_arn.clone()));
+                match (p.get("source_profile"), p.get("credential_source")) {
+                    (Some(_), Some(_)) | (None, None) => {
+                        let error = format!(
+                            "InvalidCredentialSource: profile {name} needs one of source_profile and credential_source"
+                        );
+                        return Some(Source::Error { error });
+                    }
+                    (Some(sp), None) if *sp != name => name = sp.clone(),
+                    // Itself, or a credential source: this profile is the base.
+                    _ => match rust_base(ctx, &files, &name, p) {
+                        Ok(s) => break s,
+                        Err(e) => return stop(e),
+                    },
                 }
             }
-            _ => Source::Error { error: format!("profile {profile}: role_arn needs one source") },
-        };
-        return Some(Source::AssumeRole {
-            profile: profile.into(),
-            role_arn: role_arn.clone(),
-            source: Box::new(source),
-        });
+            None => match rust_base(ctx, &files, &name, p) {
+                Ok(s) => break s,
+                Err(RustMiss::NoCredentials) if visited.len() > 1 => {
+                    let error = format!("InvalidCredentialSource: source profile {name} has no credentials");
+                    return Some(Source::Error { error });
+                }
+                Err(e) => return stop(e),
+            },
+        }
+    };
+    if let Source::Error { .. } = base {
+        return Some(base);
     }
-    let web_identity = || {
-        let token_file = p.get("web_identity_token_file")?;
-        let role_arn = p.get("role_arn")?;
-        Some(Source::WebIdentity { role_arn: role_arn.clone(), token_file: token_file.clone() })
-    };
-    let sso = || {
-        (p.contains_key("sso_session") || p.contains_key("sso_start_url"))
-            .then(|| Source::Sso { profile: profile.into() })
-    };
-    let process = || {
-        p.get("credential_process").map(|c| Source::CredentialProcess { profile: profile.into(), command: c.clone() })
-    };
-    let order: [&dyn Fn() -> Option<Source>; 4] = match sdk {
-        // Rust: web identity, SSO, process, then static keys last.
-        Sdk::Rust => [&web_identity, &sso, &process, &static_source],
-        // JS v3 (fromIni): static keys, web identity, process, SSO.
-        _ => [&static_source, &web_identity, &process, &sso],
-    };
-    order.iter().find_map(|f| f())
+    Some(roles.into_iter().rev().fold(base, |source, (profile, role_arn)| Source::AssumeRole {
+        profile,
+        role_arn,
+        source: Box::new(source),
+    }))
+}
+
+/// aws-config's `base_provider`: credential_source, web identity, SSO,
+/// login, credential_process, then static keys.
+fn rust_base(ctx: &Context, files: &SdkFiles, name: &str, p: &Options) -> Result<Source, RustMiss> {
+    let invalid = |what: &str| RustMiss::Invalid(format!("InvalidConfiguration: profile {name}: {what}"));
+    if let Some(cs) = p.get("credential_source") {
+        return named_source(ctx, Sdk::Rust, cs).ok_or_else(|| invalid(&format!("unknown credential_source {cs}")));
+    }
+    match (p.get("role_arn"), p.get("web_identity_token_file")) {
+        (Some(role_arn), Some(token_file)) => {
+            return Ok(Source::WebIdentity { role_arn: role_arn.clone(), token_file: token_file.clone() });
+        }
+        (None, Some(_)) => return Err(invalid("web_identity_token_file without role_arn")),
+        _ => {}
+    }
+    const SSO: [&str; 5] = ["sso_account_id", "sso_region", "sso_role_name", "sso_start_url", "sso_session"];
+    if SSO.iter().any(|k| p.contains_key(*k)) {
+        let (mut region, mut start_url) = (p.get("sso_region"), p.get("sso_start_url"));
+        if let Some(session) = p.get("sso_session") {
+            if start_url.is_some() || region.is_some() {
+                return Err(invalid("sso_start_url and sso_region belong in the sso-session"));
+            }
+            let s = files.profiles.sso_sessions.get(session).ok_or_else(|| invalid("its sso-session is missing"))?;
+            (region, start_url) = (s.get("sso_region"), s.get("sso_start_url"));
+        }
+        if p.contains_key("sso_account_id") != p.contains_key("sso_role_name") {
+            return Err(invalid("sso_account_id and sso_role_name go together"));
+        }
+        if region.is_none() || start_url.is_none() {
+            return Err(RustMiss::NotLoaded);
+        }
+        return Ok(Source::Sso { profile: name.into() });
+    }
+    if p.contains_key("login_session") {
+        return Ok(Source::Login { profile: name.into() });
+    }
+    if let Some(command) = p.get("credential_process") {
+        return Ok(Source::CredentialProcess { profile: name.into(), command: command.clone() });
+    }
+    match ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"].map(|k| p.contains_key(k)) {
+        [false, false, false] => Err(RustMiss::NoCredentials),
+        [true, true, _] => Ok(files.static_source(name, p)),
+        _ => Err(invalid("incomplete static keys")),
+    }
+}
+
+/// The AWS SDK for JavaScript v3 (`defaultProvider`): environment (not
+/// when AWS_PROFILE is set), the profile (`fromIni`), `fromProcess`, web
+/// identity from the environment, then the container or the instance role.
+fn js_sdk(ctx: &Context) -> (Source, String) {
+    let named = ctx.var("AWS_PROFILE").filter(|p| !p.is_empty());
+    let profile = named.unwrap_or("default").to_string();
+    if let Some(key_id) = env_keys(ctx).filter(|_| named.is_none()) {
+        return (Source::Environment { key_id }, profile);
+    }
+    let files = load_sdk_files(ctx, Sdk::JavaScriptV3).expect("the JavaScript parser never fails");
+    if let Some(source) = js_profile(ctx, &files, &profile, &[], false) {
+        return (source, profile);
+    }
+    if let Some(command) = files.profile(&profile).and_then(|p| p.get("credential_process")) {
+        return (Source::CredentialProcess { profile: profile.clone(), command: command.clone() }, profile);
+    }
+    (remote_sources(ctx, Sdk::JavaScriptV3), profile)
+}
+
+/// credential-provider-ini's `resolveProfileData`: None when it throws an
+/// error that lets the chain go on.
+fn js_profile(ctx: &Context, files: &SdkFiles, name: &str, visited: &[&str], recursive: bool) -> Option<Source> {
+    let empty = Options::new();
+    let p = files.profile(name).unwrap_or(&empty);
+    let is_static = p.contains_key("aws_access_key_id") && p.contains_key("aws_secret_access_key");
+    if !visited.is_empty() && is_static {
+        return Some(files.static_source(name, p));
+    }
+    let (sp, cs) = (p.get("source_profile"), p.get("credential_source"));
+    let is_role = p.contains_key("role_arn") && (sp.is_some() != cs.is_some());
+    if recursive || is_role {
+        let source = match sp {
+            // A cycle throws an error that lets the chain go on.
+            Some(sp) if visited.contains(&sp.as_str()) => return None,
+            Some(sp) => {
+                let next = files.profile(sp);
+                let rec = next.is_some_and(|n| !n.contains_key("role_arn") && n.contains_key("credential_source"));
+                let mut visited = visited.to_vec();
+                visited.push(sp);
+                js_profile(ctx, files, sp, &visited, rec)?
+            }
+            None => match cs.map(|cs| named_source(ctx, Sdk::JavaScriptV3, cs)) {
+                // fromEnv without keys lets the chain go on.
+                Some(Some(Source::Error { .. })) if cs.is_some_and(|c| c == "Environment") => return None,
+                Some(Some(s)) => s,
+                _ => return None,
+            },
+        };
+        if matches!(source, Source::Error { .. }) || (!p.contains_key("role_arn") && cs.is_some()) {
+            return Some(source);
+        }
+        let role_arn = p.get("role_arn").cloned().unwrap_or_default();
+        return Some(Source::AssumeRole { profile: name.into(), role_arn, source: Box::new(source) });
+    }
+    if is_static {
+        return Some(files.static_source(name, p));
+    }
+    if let (Some(token_file), Some(role_arn)) = (p.get("web_identity_token_file"), p.get("role_arn")) {
+        return Some(Source::WebIdentity { role_arn: role_arn.clone(), token_file: token_file.clone() });
+    }
+    if let Some(command) = p.get("credential_process") {
+        return Some(Source::CredentialProcess { profile: name.into(), command: command.clone() });
+    }
+    if ["sso_start_url", "sso_account_id", "sso_session", "sso_region", "sso_role_name"]
+        .iter()
+        .any(|k| p.contains_key(*k))
+    {
+        return Some(Source::Sso { profile: name.into() });
+    }
+    if p.contains_key("login_session") {
+        return Some(Source::Login { profile: name.into() });
+    }
+    None
 }
 
 /// The runtime of a process, as far as its executable tells.

@@ -3,6 +3,9 @@
 //! a real process runs with that environment; rolecall reads it through
 //! /proc and resolves its chain, botocore resolves the same environment in
 //! a Python process, and the two must name the same source (or the same error).
+//! The same scenarios then run through the AWS SDK for Rust (`aws-config`)
+//! and the AWS SDK for JavaScript v3 (tests/oracles/, built by tests/run.sh),
+//! with STS served by moto, and rolecall's model of each must agree with it.
 
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
@@ -11,7 +14,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::host::sleeper;
-use crate::imds_server::{CONTAINER_PATH, Mode, Server};
+use crate::imds_server::{CONTAINER_KEY, CONTAINER_PATH, Mode, ROLE_SESSION_KEY, Server};
+use crate::sts_stub::{StsStub, assumed_from};
 use crate::util::*;
 
 const ID: &str = "AKIA2OGYBAH6STMMNXNN";
@@ -128,6 +132,7 @@ fn scenarios() -> Vec<Scenario> {
             .file("token", "eyJhbGciOi.test.token"),
         sc("web identity file without a role ARN", "error:InvalidConfigError").env("AWS_WEB_IDENTITY_TOKEN_FILE", "{T}/token"),
         sc("web identity in the profile", "assume-role-with-web-identity")
+            .file("token", "eyJhbGciOi.test.token")
             .file(config, "[default]\nweb_identity_token_file = {T}/token\nrole_arn = arn:aws:iam::123456789012:role/web\n"),
         sc("container credentials endpoint", "container-role").env("AWS_CONTAINER_CREDENTIALS_FULL_URI", "{IMDS}{CONTAINER}"),
         sc("legacy AWS_CREDENTIAL_FILE", "ec2-credentials-file")
@@ -193,6 +198,24 @@ fn scenarios() -> Vec<Scenario> {
             config,
             "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/a\nsource_profile = b\n[profile b]\nrole_arn = arn:aws:iam::123456789012:role/b\ncredential_source = Ec2InstanceMetadata\n",
         ),
+        // Where the SDKs' own file parsers differ.
+        sc("config [profile default] and [default]", "config-file")
+            .file(config, format!("[profile default]\n{}[default]\n{}", keys(ID, SECRET), keys(ID2, SECRET2))),
+        sc("an inline comment after a key ID", "shared-credentials-file")
+            .file(creds, format!("[default]\naws_access_key_id = {ID} # ci user\naws_secret_access_key = {SECRET}\n")),
+        sc("upper-case option names", "shared-credentials-file")
+            .file(creds, format!("[default]\nAWS_ACCESS_KEY_ID = {ID}\nAWS_SECRET_ACCESS_KEY = {SECRET}\n")),
+        sc("':' as the delimiter", "shared-credentials-file")
+            .file(creds, format!("[default]\naws_access_key_id: {ID}\naws_secret_access_key: {SECRET}\n")),
+        sc("the key ID and the secret in two [default] sections", "error:ConfigParseError")
+            .file(creds, format!("[default]\naws_access_key_id = {ID}\n[default]\naws_secret_access_key = {SECRET}\n")),
+        sc("credential_source in lower case", "error:InvalidConfigError")
+            .file(config, "[default]\nrole_arn = arn:aws:iam::123456789012:role/r\ncredential_source = ec2instancemetadata\n"),
+        sc("AWS_PROFILE set but empty", "error:ProfileNotFound")
+            .env("AWS_PROFILE", "")
+            .env("AWS_ACCESS_KEY_ID", ID)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET),
+        sc("[ default ] with spaces in the credentials file", "iam-role").file(creds, format!("[ default ]\n{}", keys(ID, SECRET))),
         sc("source_profile loop", "error:InfiniteLoopConfigError").env("AWS_PROFILE", "a").file(
             config,
             "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/a\nsource_profile = b\n[profile b]\nrole_arn = arn:aws:iam::123456789012:role/b\nsource_profile = a\n",
@@ -227,18 +250,28 @@ fn ours(chain: &Value) -> String {
     }
 }
 
-#[test]
-fn chain_agrees_with_botocore_on_every_scenario() {
-    let Some(python) = oracle_python() else { return };
-    let all = scenarios();
-    assert!(all.len() >= 30, "at least 30 scenarios");
-    let mut by_mode: BTreeMap<String, Vec<&Scenario>> = BTreeMap::new();
-    for s in &all {
+/// One scenario set up and resolved by rolecall.
+struct Resolved {
+    scenario: Scenario,
+    /// The whole environment of the scenario's process.
+    env: Vec<(String, String)>,
+    /// rolecall's chain for that process.
+    chain: Value,
+    /// Keeps the scenario's files until the oracles have read them.
+    _tree: Tree,
+}
+
+/// Sets up every scenario (its files, and a process with its environment),
+/// scans the processes with rolecall against the loopback IMDS server of
+/// the scenario's mode, and runs `check` on each while its server is up.
+/// `extra` is added to every scenario's environment.
+fn resolve_all(extra: &[(&str, String)], mut check: impl FnMut(&Resolved, &str)) -> usize {
+    let mut by_mode: BTreeMap<String, Vec<Scenario>> = BTreeMap::new();
+    for s in scenarios() {
         by_mode.entry(format!("{:?}", s.imds)).or_default().push(s);
     }
-    let mut disagreements = Vec::new();
     let mut checked = 0;
-    for group in by_mode.values() {
+    for group in by_mode.into_values() {
         let server = Server::start(group[0].imds);
         let url = server.url();
         // Set up every scenario of this IMDS mode, each in its own process.
@@ -261,6 +294,7 @@ fn chain_agrees_with_botocore_on_every_scenario() {
             if s.home {
                 env.push(("HOME".into(), format!("{root}/home")));
             }
+            env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
             env.extend(s.env.iter().map(|(k, v)| (k.to_string(), fill(v))));
             let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             let child = sleeper(&pairs);
@@ -270,22 +304,37 @@ fn chain_agrees_with_botocore_on_every_scenario() {
         cmd.args(["scan", "--format", "json", "--sources", "processes", "--imds-endpoint", &url]);
         let run = run_with_limit(cmd, Duration::from_secs(60));
         let report = run.json();
-        for (s, _t, env, child) in &running {
+        for (scenario, tree, env, child) in running {
             let pid = child.0.id();
             let chain = report["chains"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .find(|c| c["subject"]["pid"] == pid)
-                .unwrap_or_else(|| panic!("{}: no chain for pid {pid}", s.name));
-            let ours = ours(chain);
-            let theirs = botocore(&python, env);
+                .unwrap_or_else(|| panic!("{}: no chain for pid {pid}", scenario.name))
+                .clone();
+            check(&Resolved { scenario, env, chain, _tree: tree }, &url);
             checked += 1;
-            if ours != theirs || theirs != s.expect {
-                disagreements.push(format!("{}: rolecall {ours}, botocore {theirs}, expected {}", s.name, s.expect));
-            }
         }
     }
+    checked
+}
+
+#[test]
+fn chain_agrees_with_botocore_on_every_scenario() {
+    let Some(python) = oracle_python() else { return };
+    assert!(scenarios().len() >= 30, "at least 30 scenarios");
+    let mut disagreements = Vec::new();
+    let checked = resolve_all(&[], |r, _| {
+        let ours = ours(&r.chain);
+        let theirs = botocore(&python, &r.env);
+        if ours != theirs || theirs != r.scenario.expect {
+            disagreements.push(format!(
+                "{}: rolecall {ours}, botocore {theirs}, expected {}",
+                r.scenario.name, r.scenario.expect
+            ));
+        }
+    });
     assert!(
         disagreements.is_empty(),
         "{} of {checked} scenarios disagree:\n{}",
@@ -293,4 +342,181 @@ fn chain_agrees_with_botocore_on_every_scenario() {
         disagreements.join("\n")
     );
     eprintln!("{checked} scenarios: rolecall and botocore agree on every one");
+}
+
+/// rolecall's model of the Rust and JavaScript v3 SDKs against the SDKs
+/// themselves, on the same scenarios, with STS answered by a loopback stub
+/// that tells which credentials signed an AssumeRole.
+#[test]
+fn chain_agrees_with_the_rust_and_javascript_sdks() {
+    let Some(o) = other_oracles() else { return };
+    let sts = StsStub::start();
+    let extra = [("AWS_REGION", "us-east-1".to_string()), ("AWS_ENDPOINT_URL_STS", sts.url())];
+    let mut table = Vec::new();
+    let mut disagreements = Vec::new();
+    let checked = resolve_all(&extra, |r, _| {
+        let rust = rust_source(&oracle(&o.rust, &[], &r.env));
+        let js = js_source(&oracle(&o.node, &[&o.js], &r.env));
+        let (our_rust, our_js) = (ours_for(&r.chain, "rust"), ours_for(&r.chain, "java-script-v3"));
+        table.push(format!("{}: rust {rust}, js {js}", r.scenario.name));
+        if rust != our_rust {
+            disagreements.push(format!("{}: Rust SDK {rust}, rolecall's model {our_rust}", r.scenario.name));
+        }
+        if js != our_js {
+            disagreements.push(format!("{}: JavaScript SDK {js}, rolecall's model {our_js}", r.scenario.name));
+        }
+    });
+    eprintln!("{}", table.join("\n"));
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements over {checked} scenarios:\n{}",
+        disagreements.len(),
+        disagreements.join("\n")
+    );
+    // The oracles really resolved: the scenarios reach many different sources.
+    let kinds: std::collections::BTreeSet<&str> = table
+        .iter()
+        .flat_map(|l| l.split(": ").nth(1).unwrap().split(", "))
+        .map(|s| s.split(' ').nth(1).unwrap())
+        .collect();
+    assert!(kinds.len() >= 8, "too few kinds of source: {kinds:?}");
+    eprintln!("{checked} scenarios: rolecall's models of the Rust and JavaScript SDKs agree with both");
+}
+
+/// The other SDKs' oracles (tests/oracles/), built by tests/run.sh.
+struct OtherOracles {
+    rust: std::path::PathBuf,
+    node: std::path::PathBuf,
+    js: std::path::PathBuf,
+}
+
+fn other_oracles() -> Option<OtherOracles> {
+    let var = |name: &str| std::env::var_os(name).map(std::path::PathBuf::from).filter(|p| p.exists());
+    match (var("ROLECALL_TEST_RUST_ORACLE"), var("ROLECALL_TEST_NODE"), var("ROLECALL_TEST_JS_ORACLE")) {
+        (Some(rust), Some(node), Some(js)) => Some(OtherOracles { rust, node, js }),
+        _ if std::env::var_os("ROLECALL_REQUIRE_ORACLES").is_some() => {
+            panic!("the Rust and JavaScript SDK oracles are required: run bash tests/run.sh, which builds them")
+        }
+        _ => {
+            eprintln!("SKIPPED: the Rust and JavaScript SDK oracles are not built (bash tests/run.sh builds them)");
+            None
+        }
+    }
+}
+
+/// Runs one oracle in exactly `env` and returns its JSON line.
+fn oracle(program: &std::path::Path, args: &[&std::path::Path], env: &[(String, String)]) -> Value {
+    let out = Command::new(program)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stderr(Stdio::null())
+        .output()
+        .expect("run oracle");
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{program:?} printed {:?}: {e}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// A source in the vocabulary the three can share: the kind of source, the
+/// key ID for static keys in a profile, and for an assumed role what signed
+/// the AssumeRole request.
+fn our_source(source: &Value) -> String {
+    match source["type"].as_str().unwrap() {
+        "environment" => "env".into(),
+        "shared-credentials-file" | "config-file" => format!("profile {}", key_of(source)),
+        "credential-process" => "process".into(),
+        "assume-role" => format!("assume-role from {}", our_signer(&source["source"])),
+        "web-identity" => "web-identity".into(),
+        "sso" => "sso".into(),
+        "login" => "login".into(),
+        "container" => "container".into(),
+        "instance-role" => "imds".into(),
+        "no-credentials" | "error" => "none".into(),
+        other => panic!("a source no other SDK has: {other}"),
+    }
+}
+
+fn key_of(source: &Value) -> &str {
+    source["key_id"].as_str().unwrap_or("?")
+}
+
+/// What signs with the credentials of `source`, as the STS stub sees it.
+fn our_signer(source: &Value) -> String {
+    match source["type"].as_str().unwrap() {
+        "environment" | "shared-credentials-file" | "config-file" => format!("key {}", key_of(source)),
+        _ => our_source(source),
+    }
+}
+
+/// What signed with `key`, from the keys the test servers hand out.
+fn their_signer(key: &str) -> String {
+    match assumed_from(key) {
+        Some("WEB-IDENTITY") => "web-identity".into(),
+        Some(signer) => format!("assume-role from {}", their_signer(signer)),
+        None if key == ROLE_SESSION_KEY => "imds".into(),
+        None if key == CONTAINER_KEY => "container".into(),
+        None => format!("key {key}"),
+    }
+}
+
+/// Our model's answer for `sdk` in a chain: listed among `other_sdks` when
+/// it differs from the primary resolution, otherwise the same.
+fn ours_for(chain: &Value, sdk: &str) -> String {
+    let other = chain["other_sdks"].as_array().unwrap().iter().find(|r| r["sdk"] == sdk);
+    our_source(&other.unwrap_or(&chain["resolution"])["source"])
+}
+
+/// An SDK that chose IAM Identity Center fails here (no cached token to
+/// exchange); any other failure means it found nothing.
+fn failed(error: &str) -> String {
+    if error.contains("SSO") || error.contains("sso") { "sso".into() } else { "none".into() }
+}
+
+/// The Rust SDK's answer, from the name of the provider that produced the
+/// credentials and, for assumed roles, the key that signed the request.
+fn rust_source(v: &Value) -> String {
+    if let Some(error) = v["error"].as_str() {
+        return failed(error);
+    }
+    let key = v["key"].as_str().unwrap();
+    match v["provider"].as_str().unwrap() {
+        "AssumeRoleProvider" | "WebIdentityToken" => their_signer(key),
+        "EnvironmentVariable" => "env".into(),
+        "ProfileFile" => format!("profile {key}"),
+        "CredentialProcess" => "process".into(),
+        "SSO" => "sso".into(),
+        "Login" => "login".into(),
+        "EcsContainer" => "container".into(),
+        "IMDSv2" => "imds".into(),
+        other => panic!("unknown Rust provider {other}"),
+    }
+}
+
+/// The JavaScript SDK's answer, from the credential features it recorded
+/// and, for assumed roles, the key that signed the request.
+fn js_source(v: &Value) -> String {
+    if let Some(error) = v["error"].as_str() {
+        return failed(error);
+    }
+    let key = v["key"].as_str().unwrap();
+    // The instance role's and the container's keys come only from the test
+    // server (the SDK records no feature for IMDS).
+    if assumed_from(key).is_some() || key == ROLE_SESSION_KEY || key == CONTAINER_KEY {
+        return their_signer(key);
+    }
+    let features: Vec<&str> = v["features"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    let has = |f: &str| features.iter().any(|x| x.contains(f));
+    if has("PROCESS") {
+        "process".into()
+    } else if has("SSO") {
+        "sso".into()
+    } else if has("LOGIN") {
+        "login".into()
+    } else if has("ENV_VARS") {
+        "env".into()
+    } else if has("PROFILE") {
+        format!("profile {key}")
+    } else {
+        panic!("credentials with unknown features {features:?}")
+    }
 }

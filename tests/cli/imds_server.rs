@@ -5,7 +5,7 @@
 //! with modes for the ways a real one misbehaves.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,6 +22,8 @@ pub const ROLE: &str = "app-role";
 pub const ROLE_SESSION_KEY: &str = "ASIARZPUZDIKEWHJY2HX";
 /// Where the server also answers as a container credentials endpoint.
 pub const CONTAINER_PATH: &str = "/container-credentials";
+/// The key ID the container credentials endpoint hands out.
+pub const CONTAINER_KEY: &str = "ASIARZPUZDIKCONTAINR";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -145,31 +147,7 @@ fn serve(conn: TcpStream, state: &State) {
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut conn = conn;
     loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut parts = line.split_whitespace();
-        let (Some(method), Some(path)) = (parts.next(), parts.next()) else { return };
-        let (method, path) = (method.to_string(), path.to_string());
-        let mut headers = HashMap::new();
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-            }
-        }
-        if let Some(n) = headers.get("content-length").and_then(|v| v.parse::<usize>().ok()) {
-            let mut body = vec![0; n.min(1 << 20)];
-            let _ = reader.read_exact(&mut body);
-        }
+        let Some(HttpRequest { method, path, headers, .. }) = read_request(&mut reader) else { return };
         let response = respond(state, &method, &path, &headers);
         state.requests.lock().unwrap().push(Request { method, path, headers, status: response.status });
         match response.body {
@@ -247,7 +225,7 @@ fn respond(state: &State, method: &str, path: &str, headers: &HashMap<String, St
         return text(
             200,
             format!(
-                r#"{{"AccessKeyId":"{ROLE_SESSION_KEY}","SecretAccessKey":"{ROLE_SECRET}","Token":"{ROLE_TOKEN}","Expiration":"2099-01-01T00:00:00Z"}}"#
+                r#"{{"AccessKeyId":"{CONTAINER_KEY}","SecretAccessKey":"{ROLE_SECRET}","Token":"{ROLE_TOKEN}","Expiration":"2099-01-01T00:00:00Z"}}"#
             ),
         );
     }
@@ -324,13 +302,54 @@ fn respond(state: &State, method: &str, path: &str, headers: &HashMap<String, St
             && p == format!("/latest/meta-data/iam/security-credentials/{ROLE}") =>
         {
             let (key, secret, token) = &state.role;
+            // Valid for six hours from now, as a real role session would be.
+            let now = std::time::SystemTime::now();
+            let updated = humantime::format_rfc3339_seconds(now);
+            let expiration = humantime::format_rfc3339_seconds(now + Duration::from_secs(6 * 3600));
             text(
                 200,
                 format!(
-                    r#"{{"Code":"Success","LastUpdated":"2026-11-23T00:00:00Z","Type":"AWS-HMAC","AccessKeyId":"{key}","SecretAccessKey":"{secret}","Token":"{token}","Expiration":"2026-11-23T06:00:00Z"}}"#
+                    r#"{{"Code":"Success","LastUpdated":"{updated}","Type":"AWS-HMAC","AccessKeyId":"{key}","SecretAccessKey":"{secret}","Token":"{token}","Expiration":"{expiration}"}}"#
                 ),
             )
         }
         _ => text(404, "Not Found"),
     }
+}
+
+/// One HTTP/1.1 request off a connection: headers lowercased, the body
+/// (up to 1 MiB) read by its Content-Length.
+pub struct HttpRequest {
+    pub method: String,
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+/// Reads the next request, or None when the connection ends.
+pub fn read_request(reader: &mut impl BufRead) -> Option<HttpRequest> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let (method, path) = (parts.next()?.to_string(), parts.next()?.to_string());
+    let mut headers = HashMap::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).ok()? == 0 {
+            return None;
+        }
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let length = headers.get("content-length").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+    let mut body = vec![0; length.min(1 << 20)];
+    reader.read_exact(&mut body).ok()?;
+    Some(HttpRequest { method, path, headers, body })
 }

@@ -12,4 +12,5 @@ mod network;
 mod packaging;
 mod peer_cases;
 mod reports;
+mod sts_stub;
 mod util;
