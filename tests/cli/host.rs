@@ -442,3 +442,103 @@ fn fixture_root_every_location_is_found() {
     cmd.args(["scan", "--format", "json", "--no-imds", "--exclude", "/opt", "--root"]).arg(t.root());
     assert!(!by_key(&run_with_limit(cmd, Duration::from_secs(60)).json()).contains_key(&key(30)));
 }
+
+/// A cgroup directory in each hierarchy that names containers, removed
+/// (after its processes are gone) when dropped.
+struct ContainerCgroup {
+    dirs: Vec<std::path::PathBuf>,
+}
+
+impl ContainerCgroup {
+    /// `docker/<id>` under the systemd and unified hierarchies, as Docker's
+    /// cgroupfs driver makes them; None where cgroups cannot be made.
+    fn create(id: &str) -> Option<ContainerCgroup> {
+        let mut dirs = Vec::new();
+        for hierarchy in ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"] {
+            let dir = Path::new(hierarchy).join("docker").join(id);
+            if Path::new(hierarchy).join("cgroup.procs").exists() && std::fs::create_dir_all(&dir).is_ok() {
+                dirs.push(dir);
+            }
+        }
+        (!dirs.is_empty()).then_some(ContainerCgroup { dirs })
+    }
+
+    fn add(&self, pid: u32) {
+        for dir in &self.dirs {
+            std::fs::write(dir.join("cgroup.procs"), pid.to_string()).expect("move the process into its cgroup");
+        }
+    }
+}
+
+impl Drop for ContainerCgroup {
+    fn drop(&mut self) {
+        for dir in &self.dirs {
+            let _ = std::fs::remove_dir(dir);
+            let _ = std::fs::remove_dir(dir.parent().unwrap());
+        }
+    }
+}
+
+/// Copies `/bin/sleep` and the libraries `ldd` names into `rootfs`.
+fn install_sleep(rootfs: &Path) {
+    let ldd = Command::new("ldd").arg("/bin/sleep").output().expect("run ldd");
+    let libs = String::from_utf8_lossy(&ldd.stdout)
+        .split_whitespace()
+        .filter(|w| w.starts_with('/'))
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+    for file in libs.iter().map(String::as_str).chain(["/bin/sleep"]) {
+        let to = rootfs.join(file.trim_start_matches('/'));
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(file, &to).unwrap_or_else(|e| panic!("copy {file}: {e}"));
+    }
+}
+
+/// A containerised process (its own root filesystem and passwd, in a
+/// Docker-style cgroup) resolves its chain inside its own root, through
+/// /proc/<pid>/root: the key in the container's /root/.aws/credentials,
+/// which the host does not have.
+#[test]
+fn containerised_process_resolves_inside_its_own_root() {
+    if !is_root() {
+        eprintln!("SKIPPED: making a container root and cgroup needs root");
+        return;
+    }
+    let id = format!("{:064x}", u128::from(std::process::id()) * 0x9e37_79b9_7f4a_7c15);
+    let Some(cgroup) = ContainerCgroup::create(&id) else {
+        eprintln!("SKIPPED: this machine lets no cgroup be made");
+        return;
+    };
+    let container_key = key_id_for_account("AKIA", 210987654321, 7);
+    let t = Tree::new();
+    let rootfs = t.path("rootfs");
+    install_sleep(&rootfs);
+    t.write("rootfs/etc/passwd", "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n");
+    t.write(
+        "rootfs/root/.aws/credentials",
+        format!("[default]\naws_access_key_id = {container_key}\naws_secret_access_key = {SECRET}\n"),
+    );
+    // As Docker starts a process: chroot'ed, with HOME from the image's passwd.
+    let chroot = ["/usr/sbin/chroot", "/usr/bin/chroot", "/sbin/chroot"].into_iter().find(|c| Path::new(c).exists());
+    let mut cmd = Command::new(chroot.expect("chroot (coreutils) is installed"));
+    cmd.arg(&rootfs).args(["/bin/sleep", "300"]).env_clear().env("HOME", "/root").env("PATH", "/bin");
+    let child = Child(cmd.stdin(Stdio::null()).stdout(Stdio::null()).spawn().expect("start chroot"));
+    let pid = child.0.id();
+    cgroup.add(pid);
+    // Wait until chroot has exec'ed sleep inside the new root.
+    let start = std::time::Instant::now();
+    while std::fs::read_link(format!("/proc/{pid}/root")).map(|r| r == Path::new("/")).unwrap_or(true) {
+        assert!(start.elapsed() < Duration::from_secs(5), "chroot did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    let report = scan_processes(&[]);
+    let chain = chain_of(&report, pid);
+    assert_eq!(chain["subject"]["container"], id.as_str(), "{chain}");
+    let source = &chain["resolution"]["source"];
+    assert_eq!(source["type"], "shared-credentials-file", "{chain}");
+    assert_eq!(source["key_id"], container_key.as_str(), "{chain}");
+    assert_eq!(source["path"], "/root/.aws/credentials", "{chain}");
+    assert_eq!(chain["resolution"]["shadowing"], "static-keys");
+    drop(child);
+}
