@@ -229,6 +229,35 @@ fn sdk_environment_variables_are_honoured() {
     assert!(run.stderr.contains("must be an http:// URL"), "{}", run.stderr);
 }
 
+/// The IPv6 endpoint ([fd00:ec2::254] on Nitro) is reached the same way:
+/// an IMDSv2 server on the IPv6 loopback, named by URL and by the SDK
+/// variables with the endpoint mode set to IPv6.
+#[test]
+fn imds_over_ipv6() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("SKIPPED: this machine has no IPv6 loopback");
+        return;
+    }
+    let server = Server::start_ipv6(Mode::TokenRequired);
+    assert!(server.url().starts_with("http://[::1]:"));
+    let t = clean_tree();
+    let mut cmd = rolecall_with_imds(&server.url());
+    cmd.env("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv6").args(["scan", "--format", "json"]).arg(t.root());
+    let r = run_with_limit(cmd, Duration::from_secs(10)).json();
+    assert_eq!(r["imds"]["endpoint"], server.url());
+    assert_eq!(r["imds"]["state"], "available", "{}", r["imds"]);
+    assert_eq!(r["imds"]["v1_allowed"], false);
+    assert_eq!(r["role"]["status"], "attached");
+    assert_eq!(r["role"]["role_name"], imds_server::ROLE);
+    assert_eq!(r["host"]["instance_id"], "i-0123456789abcdef0");
+    // --imds-endpoint with an IPv6 literal, over a dead IPv4 endpoint in the environment.
+    let mut cmd = rolecall_with_imds("http://127.0.0.1:1");
+    cmd.args(["scan", "--format", "json", "--imds-endpoint", &server.url()]).arg(t.root());
+    let r = run_with_limit(cmd, Duration::from_secs(10)).json();
+    assert_eq!(r["role"]["status"], "attached", "{}", r["imds"]);
+    assert!(server.requests().iter().any(|q| q.method == "PUT" && q.path == "/latest/api/token"));
+}
+
 // ---------------------------------------------------------------------------
 // Every verdict, end to end, with its exit code.
 

@@ -1,4 +1,4 @@
-//! An IMDS test server: a real HTTP/1.1 server on 127.0.0.1 on a free port
+//! An IMDS test server: a real HTTP/1.1 server on 127.0.0.1 (or [::1]) on a free port
 //! that speaks IMDSv2 as AWS documents it (token PUT with a TTL of 1 to
 //! 21600 seconds echoed in the response, 400 on a bad TTL, 401 on a missing
 //! or expired token when tokens are required, 404 for what does not exist),
@@ -69,7 +69,8 @@ pub struct Request {
 }
 
 pub struct Server {
-    port: u16,
+    /// Where it listens: 127.0.0.1, or [::1] for IPv6.
+    addr: std::net::SocketAddr,
     stop: Arc<AtomicBool>,
     requests: Arc<Mutex<Vec<Request>>>,
 }
@@ -90,18 +91,30 @@ impl Server {
     }
 
     pub fn start_with_redirect(mode: Mode, redirect_to: String) -> Server {
-        Server::start_full(mode, redirect_to, (ROLE_SESSION_KEY.into(), ROLE_SECRET.into(), ROLE_TOKEN.into()))
+        Server::start_full(
+            mode,
+            redirect_to,
+            (ROLE_SESSION_KEY.into(), ROLE_SECRET.into(), ROLE_TOKEN.into()),
+            "127.0.0.1:0",
+        )
+    }
+
+    /// A server on the IPv6 loopback, [::1].
+    pub fn start_ipv6(mode: Mode) -> Server {
+        let role = (ROLE_SESSION_KEY.into(), ROLE_SECRET.into(), ROLE_TOKEN.into());
+        Server::start_full(mode, "http://127.0.0.1:1/elsewhere".into(), role, "[::1]:0")
     }
 
     /// A server whose role hands out these credentials (real ones from a
     /// test STS, for checks that sign with them).
     pub fn start_with_role(mode: Mode, key: &str, secret: &str, token: &str) -> Server {
-        Server::start_full(mode, "http://127.0.0.1:1/elsewhere".into(), (key.into(), secret.into(), token.into()))
+        let role = (key.into(), secret.into(), token.into());
+        Server::start_full(mode, "http://127.0.0.1:1/elsewhere".into(), role, "127.0.0.1:0")
     }
 
-    fn start_full(mode: Mode, redirect_to: String, role: (String, String, String)) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
+    fn start_full(mode: Mode, redirect_to: String, role: (String, String, String), bind: &str) -> Server {
+        let listener = TcpListener::bind(bind).unwrap();
+        let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let state = Arc::new(State {
@@ -123,11 +136,11 @@ impl Server {
                 thread::spawn(move || serve(conn, &state));
             }
         });
-        Server { port, stop, requests }
+        Server { addr, stop, requests }
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://{}", self.addr)
     }
 
     pub fn requests(&self) -> Vec<Request> {
@@ -138,7 +151,7 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        let _ = TcpStream::connect(self.addr);
     }
 }
 
