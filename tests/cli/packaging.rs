@@ -348,4 +348,26 @@ fn rpm_holds_the_binary_units_and_documents() {
     let requires = q(&["-qpR"]);
     assert!(!requires.contains("PayloadIsZstd"), "Amazon Linux 2's rpm cannot read zstd payloads:\n{requires}");
     assert!(!requires.contains("libc.so"), "no shared-library requirements are declared:\n{requires}");
+
+    // Installed by rpm itself into an empty root: every file lands with its
+    // digest and mode (rpm -V), and the installed binary runs.
+    if !is_root() {
+        eprintln!("SKIPPED: installing the .rpm into a scratch root needs root");
+        return;
+    }
+    let root = Tree::new();
+    let rpm_in = |args: &[&str]| {
+        let out = Command::new("rpm").arg("--root").arg(root.root()).args(args).output().unwrap();
+        assert!(out.status.success(), "rpm {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    rpm_in(&["--initdb"]);
+    rpm_in(&["-i", "--nodeps", "--noscripts", "--notriggers", rpm.to_str().unwrap()]);
+    assert_eq!(
+        rpm_in(&["-q", "rolecall"]).trim(),
+        format!("rolecall-{}-1.{}", env!("CARGO_PKG_VERSION"), std::env::consts::ARCH)
+    );
+    assert_eq!(rpm_in(&["-V", "--nodeps", "rolecall"]), "", "every installed file matches the package");
+    let version = Command::new(root.path("usr/bin/rolecall")).arg("--version").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), format!("rolecall {}", env!("CARGO_PKG_VERSION")));
 }
