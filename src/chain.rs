@@ -450,12 +450,32 @@ fn imds_disabled(ctx: &Context, sdk: Sdk) -> bool {
     }
 }
 
-fn instance_role(ctx: &Context, sdk: Sdk) -> Source {
+/// Whether the SDK may not fall back to IMDSv1: `AWS_EC2_METADATA_V1_DISABLED`,
+/// else `ec2_metadata_v1_disabled` in the selected profile (the Rust SDK
+/// never falls back).
+fn v1_disabled(ctx: &Context, sdk: Sdk, profile: Option<&Options>) -> bool {
+    let value = ctx
+        .var("AWS_EC2_METADATA_V1_DISABLED")
+        .or_else(|| profile?.get("ec2_metadata_v1_disabled").map(String::as_str));
+    match sdk {
+        Sdk::Botocore => value.is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        Sdk::JavaScriptV3 => value == Some("true"),
+        Sdk::Rust => true,
+    }
+}
+
+/// The instance role as the SDK reaches it. `v1_disabled`: see [`v1_disabled`].
+fn instance_role(ctx: &Context, sdk: Sdk, v1_disabled: bool) -> Source {
     if imds_disabled(ctx, sdk) || !ctx.instance.attached {
         return Source::NoCredentials;
     }
-    if ctx.instance.v1_only && sdk == Sdk::Rust {
-        return Source::Error { error: "IMDSv2 token request unanswered; the Rust SDK has no IMDSv1 fallback".into() };
+    if ctx.instance.v1_only && v1_disabled {
+        let error = match sdk {
+            Sdk::Botocore => "MetadataRetrievalError: IMDSv2 token request unanswered and IMDSv1 disabled",
+            Sdk::Rust => "IMDSv2 token request unanswered; the Rust SDK has no IMDSv1 fallback",
+            Sdk::JavaScriptV3 => "IMDSv2 token request unanswered and IMDSv1 disabled",
+        };
+        return Source::Error { error: error.into() };
     }
     Source::InstanceRole
 }
@@ -492,7 +512,8 @@ fn botocore(ctx: &Context) -> (Source, String) {
     // 2. Assume role.
     if p.contains_key("role_arn") && !p.contains_key("web_identity_token_file") {
         let mut visited = vec![profile.clone()];
-        return (botocore_assume_role(ctx, &shared, &full, &profile, &mut visited), profile);
+        let v1_disabled = v1_disabled(ctx, Sdk::Botocore, Some(p));
+        return (botocore_assume_role(ctx, &shared, &full, &profile, &mut visited, v1_disabled), profile);
     }
     // 3-8. The profile providers.
     let from_profile = botocore_profile_providers(ctx, &shared, &full, &profile, false);
@@ -542,7 +563,7 @@ fn botocore(ctx: &Context) -> (Source, String) {
         return (Source::Container { uri }, profile);
     }
     // 12. The instance role.
-    (instance_role(ctx, Sdk::Botocore), profile)
+    (instance_role(ctx, Sdk::Botocore, v1_disabled(ctx, Sdk::Botocore, Some(p))), profile)
 }
 
 fn container_uri(ctx: &Context) -> Option<String> {
@@ -635,6 +656,7 @@ fn botocore_assume_role(
     full: &BTreeMap<String, Options>,
     profile: &str,
     visited: &mut Vec<String>,
+    v1_disabled: bool,
 ) -> Source {
     let p = &full[profile];
     let role_arn = p["role_arn"].clone();
@@ -656,7 +678,7 @@ fn botocore_assume_role(
                 Some(_) => return partial("env", "AWS_SECRET_ACCESS_KEY"),
                 None => return no_source_credentials(cs, profile),
             },
-            "Ec2InstanceMetadata" => match instance_role(ctx, Sdk::Botocore) {
+            "Ec2InstanceMetadata" => match instance_role(ctx, Sdk::Botocore, v1_disabled) {
                 Source::InstanceRole => Source::InstanceRole,
                 _ => return no_source_credentials(cs, profile),
             },
@@ -691,7 +713,7 @@ fn botocore_assume_role(
                     }
                 }
             } else {
-                botocore_assume_role(ctx, shared, full, sp, visited)
+                botocore_assume_role(ctx, shared, full, sp, visited, v1_disabled)
             }
         }
     };
@@ -763,7 +785,7 @@ fn env_keys(ctx: &Context) -> Option<Option<KeyId>> {
 
 /// The chain's last links in the Rust and JS SDKs: web identity from the
 /// environment, the container endpoint, the instance role.
-fn remote_sources(ctx: &Context, sdk: Sdk) -> Source {
+fn remote_sources(ctx: &Context, sdk: Sdk, v1_disabled: bool) -> Source {
     let set = |v: &str| ctx.var(v).filter(|s| !s.is_empty());
     if let (Some(token_file), Some(role_arn)) = (set("AWS_WEB_IDENTITY_TOKEN_FILE"), set("AWS_ROLE_ARN")) {
         return Source::WebIdentity { role_arn: role_arn.into(), token_file: token_file.into() };
@@ -771,19 +793,19 @@ fn remote_sources(ctx: &Context, sdk: Sdk) -> Source {
     if let Some(uri) = container_uri(ctx) {
         return Source::Container { uri };
     }
-    instance_role(ctx, sdk)
+    instance_role(ctx, sdk, v1_disabled)
 }
 
 /// A `credential_source` as the Rust SDK (any case) and the JS SDK (exact
 /// names) fetch it. None for a name they do not know.
-fn named_source(ctx: &Context, sdk: Sdk, name: &str) -> Option<Source> {
+fn named_source(ctx: &Context, sdk: Sdk, name: &str, v1_disabled: bool) -> Option<Source> {
     let unavailable = || Source::Error { error: format!("credential_source {name} has no credentials") };
     let canonical = ["Environment", "Ec2InstanceMetadata", "EcsContainer"]
         .into_iter()
         .find(|c| *c == name || (sdk == Sdk::Rust && c.eq_ignore_ascii_case(name)))?;
     Some(match canonical {
         "Environment" => env_keys(ctx).map_or_else(unavailable, |key_id| Source::Environment { key_id }),
-        "Ec2InstanceMetadata" => match instance_role(ctx, sdk) {
+        "Ec2InstanceMetadata" => match instance_role(ctx, sdk, v1_disabled) {
             Source::InstanceRole => Source::InstanceRole,
             _ => unavailable(),
         },
@@ -803,7 +825,7 @@ fn rust_sdk(ctx: &Context) -> (Source, String) {
     if let Some(source) = rust_profile(ctx, &profile) {
         return (source, profile);
     }
-    (remote_sources(ctx, Sdk::Rust), profile)
+    (remote_sources(ctx, Sdk::Rust, true), profile)
 }
 
 /// Why the Rust SDK's profile provider yields nothing.
@@ -888,7 +910,8 @@ fn rust_profile(ctx: &Context, selected: &str) -> Option<Source> {
 fn rust_base(ctx: &Context, files: &SdkFiles, name: &str, p: &Options) -> Result<Source, RustMiss> {
     let invalid = |what: &str| RustMiss::Invalid(format!("InvalidConfiguration: profile {name}: {what}"));
     if let Some(cs) = p.get("credential_source") {
-        return named_source(ctx, Sdk::Rust, cs).ok_or_else(|| invalid(&format!("unknown credential_source {cs}")));
+        return named_source(ctx, Sdk::Rust, cs, true)
+            .ok_or_else(|| invalid(&format!("unknown credential_source {cs}")));
     }
     match (p.get("role_arn"), p.get("web_identity_token_file")) {
         (Some(role_arn), Some(token_file)) => {
@@ -938,18 +961,26 @@ fn js_sdk(ctx: &Context) -> (Source, String) {
         return (Source::Environment { key_id }, profile);
     }
     let files = load_sdk_files(ctx, Sdk::JavaScriptV3).expect("the JavaScript parser never fails");
-    if let Some(source) = js_profile(ctx, &files, &profile, &[], false) {
+    let v1_disabled = v1_disabled(ctx, Sdk::JavaScriptV3, files.profile(&profile));
+    if let Some(source) = js_profile(ctx, &files, &profile, &[], false, v1_disabled) {
         return (source, profile);
     }
     if let Some(command) = files.profile(&profile).and_then(|p| p.get("credential_process")) {
         return (Source::CredentialProcess { profile: profile.clone(), command: command.clone() }, profile);
     }
-    (remote_sources(ctx, Sdk::JavaScriptV3), profile)
+    (remote_sources(ctx, Sdk::JavaScriptV3, v1_disabled), profile)
 }
 
 /// credential-provider-ini's `resolveProfileData`: None when it throws an
 /// error that lets the chain go on.
-fn js_profile(ctx: &Context, files: &SdkFiles, name: &str, visited: &[&str], recursive: bool) -> Option<Source> {
+fn js_profile(
+    ctx: &Context,
+    files: &SdkFiles,
+    name: &str,
+    visited: &[&str],
+    recursive: bool,
+    v1_disabled: bool,
+) -> Option<Source> {
     let empty = Options::new();
     let p = files.profile(name).unwrap_or(&empty);
     let is_static = p.contains_key("aws_access_key_id") && p.contains_key("aws_secret_access_key");
@@ -967,9 +998,9 @@ fn js_profile(ctx: &Context, files: &SdkFiles, name: &str, visited: &[&str], rec
                 let rec = next.is_some_and(|n| !n.contains_key("role_arn") && n.contains_key("credential_source"));
                 let mut visited = visited.to_vec();
                 visited.push(sp);
-                js_profile(ctx, files, sp, &visited, rec)?
+                js_profile(ctx, files, sp, &visited, rec, v1_disabled)?
             }
-            None => match cs.map(|cs| named_source(ctx, Sdk::JavaScriptV3, cs)) {
+            None => match cs.map(|cs| named_source(ctx, Sdk::JavaScriptV3, cs, v1_disabled)) {
                 // fromEnv without keys lets the chain go on.
                 Some(Some(Source::Error { .. })) if cs.is_some_and(|c| c == "Environment") => return None,
                 Some(Some(s)) => s,

@@ -192,6 +192,13 @@ fn scenarios() -> Vec<Scenario> {
             "[default]\nsso_session = s\nsso_account_id = 123456789012\nsso_role_name = Admin\n[sso-session s]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\n",
         ),
         sc("token PUT dropped, IMDSv1 open: botocore falls back", "iam-role").imds(Mode::DropPutV1Open),
+        sc("token PUT dropped, IMDSv1 open, but the SDK may not use IMDSv1", "error:MetadataRetrievalError")
+            .imds(Mode::DropPutV1Open)
+            .env("AWS_EC2_METADATA_V1_DISABLED", "true"),
+        sc("token PUT dropped, IMDSv1 open, IMDSv1 disabled in the profile", "error:MetadataRetrievalError")
+            .imds(Mode::DropPutV1Open)
+            .file(config, "[default]\nec2_metadata_v1_disabled = true\n"),
+        sc("token PUT dropped, tokens required", "none").imds(Mode::DropPutV2Required),
         sc("self-referencing source_profile with its own keys", "assume-role")
             .file(config, format!("[default]\nrole_arn = arn:aws:iam::123456789012:role/r\nsource_profile = default\n{}", keys(ID, SECRET))),
         sc("source_profile chain through another role", "assume-role").env("AWS_PROFILE", "a").file(
