@@ -223,6 +223,13 @@ fn scenarios() -> Vec<Scenario> {
             .env("AWS_ACCESS_KEY_ID", ID)
             .env("AWS_SECRET_ACCESS_KEY", SECRET),
         sc("[ default ] with spaces in the credentials file", "iam-role").file(creds, format!("[ default ]\n{}", keys(ID, SECRET))),
+        sc("a source profile's own keys win over its role", "assume-role").env("AWS_PROFILE", "a").file(
+            config,
+            format!("[profile a]\nrole_arn = arn:aws:iam::123456789012:role/a\nsource_profile = b\n[profile b]\nrole_arn = arn:aws:iam::123456789012:role/b\ncredential_source = Ec2InstanceMetadata\n{}", keys(ID2, SECRET2)),
+        ),
+        sc("role with a missing source profile, and a credential_process", "error:InvalidConfigError")
+            .file("bin/creds", process_script)
+            .file(config, "[default]\nrole_arn = arn:aws:iam::123456789012:role/r\nsource_profile = gone\ncredential_process = {T}/bin/creds\n"),
         sc("source_profile loop", "error:InfiniteLoopConfigError").env("AWS_PROFILE", "a").file(
             config,
             "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/a\nsource_profile = b\n[profile b]\nrole_arn = arn:aws:iam::123456789012:role/b\nsource_profile = a\n",
