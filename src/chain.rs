@@ -1058,8 +1058,9 @@ impl Runtime {
     }
 
     /// Guesses from the executable's name, then (for native binaries) from
-    /// markers the Go and Rust toolchains leave in the first 8 MiB.
-    pub fn of_executable(exe: &Path, files: Option<&Path>) -> Runtime {
+    /// markers the Go and Rust toolchains leave in the first 8 MiB of
+    /// `image`, the process's `/proc/<pid>/exe`.
+    pub fn of_executable(exe: &Path, image: Option<&Path>) -> Runtime {
         let name = exe.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
         if name.starts_with("python") || name.starts_with("pypy") || name == "aws" {
             return Runtime::Python;
@@ -1070,8 +1071,8 @@ impl Runtime {
         if name == "java" {
             return Runtime::Java;
         }
-        let Some(real) = files else { return Runtime::Unknown };
-        let Ok((file, _)) = crate::scan::open_regular(real) else { return Runtime::Unknown };
+        let Some(image) = image else { return Runtime::Unknown };
+        let Ok((file, _)) = crate::scan::open_process_exe(image) else { return Runtime::Unknown };
         let mut head = Vec::new();
         use std::io::Read;
         if file.take(8 << 20).read_to_end(&mut head).is_err() || !head.starts_with(b"\x7fELF") {

@@ -202,7 +202,18 @@ pub enum OpenError {
 /// access-time update where the kernel allows it. Returns the file and its
 /// size at open.
 pub fn open_regular(path: &Path) -> Result<(File, u64), OpenError> {
-    let base = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+    open_checked(path, libc::O_NOFOLLOW)
+}
+
+/// [`open_regular`] through a final symlink: only for `/proc/<pid>/exe`,
+/// the kernel's link to a process's executable (which may be deleted, or
+/// in another mount namespace, and is reachable only through that link).
+pub fn open_process_exe(path: &Path) -> Result<(File, u64), OpenError> {
+    open_checked(path, 0)
+}
+
+fn open_checked(path: &Path, nofollow: i32) -> Result<(File, u64), OpenError> {
+    let base = nofollow | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
     let open = |flags: i32| std::fs::OpenOptions::new().read(true).custom_flags(flags).open(path);
     // O_NOATIME is refused (EPERM) on files we do not own unless we hold CAP_FOWNER.
     let file = match open(base | libc::O_NOATIME) {

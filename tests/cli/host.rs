@@ -142,6 +142,68 @@ fn partial_environment_keys_are_reported_per_sdk() {
     assert_eq!(others, ["rust", "java-script-v3"]);
 }
 
+/// Not a test: a Rust process that idles, for the runtime test below.
+#[test]
+#[ignore]
+fn idle_rust_process() {
+    std::thread::sleep(Duration::from_secs(300));
+}
+
+/// Starts `program args` with exactly `env`, and waits until it has exec'ed.
+fn spawn_with(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
+    let mut cmd = Command::new(program);
+    cmd.args(args).env_clear().envs(env.iter().copied()).stdin(Stdio::null()).stdout(Stdio::null());
+    let child = Child(cmd.spawn().unwrap_or_else(|e| panic!("start {program:?}: {e}")));
+    let exe = format!("/proc/{}/exe", child.0.id());
+    let start = std::time::Instant::now();
+    while std::fs::read_link(&exe).map(|e| !e.starts_with(program.parent().unwrap())).unwrap_or(true)
+        && start.elapsed() < Duration::from_secs(5)
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child
+}
+
+/// Where the SDKs disagree, a process's runtime picks whose answer comes
+/// first: botocore for Python, JS v3 for Node, aws-config for a Rust binary.
+#[test]
+fn the_runtime_picks_the_sdk() {
+    let which = |name: &str| {
+        std::env::var_os("PATH")
+            .into_iter()
+            .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+            .map(|p| std::fs::canonicalize(p).unwrap())
+    };
+    // An ID without its secret: botocore fails, the Rust and JS SDKs go on (to no role).
+    let env = [("AWS_ACCESS_KEY_ID", "AKIAJ7ZXQ4YTWB6NHSRE"), ("HOME", "/nonexistent"), ("PATH", "/usr/bin:/bin")];
+    let mut running = Vec::new();
+    if let Some(python) = which("python3") {
+        running.push(("python", "botocore", spawn_with(&python, &["-c", "import time; time.sleep(300)"], &env)));
+    }
+    if let Some(node) = std::env::var_os("ROLECALL_TEST_NODE").map(std::path::PathBuf::from).or_else(|| which("node")) {
+        running.push(("node", "java-script-v3", spawn_with(&node, &["-e", "setTimeout(() => {}, 300000)"], &env)));
+    }
+    let me = std::env::current_exe().unwrap();
+    let rust = spawn_with(&me, &["--ignored", "--exact", "host::idle_rust_process", "--test-threads", "1"], &env);
+    running.push(("rust", "rust", rust));
+    let report = scan_processes(&[]);
+    for (runtime, sdk, child) in &running {
+        let c = chain_of(&report, child.0.id());
+        assert_eq!(c["runtime"], *runtime, "{c}");
+        assert_eq!(c["resolution"]["sdk"], *sdk, "{c}");
+        let others: Vec<&str> =
+            c["other_sdks"].as_array().unwrap().iter().map(|o| o["sdk"].as_str().unwrap()).collect();
+        if *sdk == "botocore" {
+            assert_eq!(others, ["rust", "java-script-v3"]);
+        } else {
+            assert_eq!(others, ["botocore"], "only botocore fails on the partial keys: {c}");
+        }
+    }
+    assert!(running.len() >= 2, "at least Python or Node, and Rust");
+}
+
 #[test]
 fn credential_process_is_named_never_run() {
     let t = Tree::new();
