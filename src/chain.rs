@@ -1153,6 +1153,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn runtime_from_the_name_then_the_image() {
+        let dir = tempfile::tempdir().unwrap();
+        let image = |name: &str, bytes: &[u8]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p
+        };
+        let go = image("go", b"\x7fELF\0\0\0padding\xff Go buildinf:\x08\x02");
+        let rust = image("rust", b"\x7fELF\0\0\0/rustc/90b35a6239c3d8bdabc530a6a0816f7ff89a0aaf/library/std/src/rt.rs");
+        let script = image("script", b"#!/bin/sh\n# /rustc/ and \xff Go buildinf: in a script\n");
+        assert_eq!(Runtime::of_executable(Path::new("/usr/bin/python3.11"), None), Runtime::Python);
+        assert_eq!(Runtime::of_executable(Path::new("/usr/local/bin/node"), None), Runtime::Node);
+        assert_eq!(Runtime::of_executable(Path::new("/opt/app/server"), Some(&go)), Runtime::Go);
+        assert_eq!(Runtime::of_executable(Path::new("/opt/app/server"), Some(&rust)), Runtime::Rust);
+        assert_eq!(Runtime::of_executable(Path::new("/opt/app/run"), Some(&script)), Runtime::Unknown, "not ELF");
+        assert_eq!(
+            Runtime::of_executable(Path::new("/opt/app/gone"), Some(&dir.path().join("gone"))),
+            Runtime::Unknown
+        );
+    }
+
+    #[test]
     fn expand_vars_like_python() {
         let get = |n: &str| (n == "HOME").then(|| "/home/u".to_string());
         assert_eq!(expand_vars("$HOME/.aws/x", get), "/home/u/.aws/x");
