@@ -1,0 +1,608 @@
+//! Works out which credential the AWS SDK default chain would use for one
+//! process or user: botocore's chain as the reference, and the Rust and
+//! JavaScript v3 SDKs' own. Never runs `credential_process`.
+
+mod botocore;
+mod js_sdk;
+mod rust_sdk;
+mod sdk_common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::awsconfig::Options;
+use crate::environ::Environ;
+use crate::finding::KeyId;
+use crate::imds::{ImdsState, RoleStatus};
+
+/// The largest shared config file read.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// Where the SDK gets its credentials.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Source {
+    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` in the environment.
+    Environment { key_id: Option<KeyId> },
+    /// `role_arn` in the profile: STS AssumeRole with source credentials.
+    AssumeRole { profile: String, role_arn: String, source: Box<Source> },
+    /// A web identity token file and a role (EKS, GitHub OIDC, ...).
+    WebIdentity { role_arn: String, token_file: String },
+    /// IAM Identity Center.
+    Sso { profile: String },
+    /// Static keys in the shared credentials file.
+    SharedCredentialsFile { path: String, profile: String, key_id: Option<KeyId> },
+    /// `login_session` in the profile.
+    Login { profile: String },
+    /// `credential_process`: named, never run.
+    CredentialProcess { profile: String, command: String },
+    /// Static keys in the shared config file.
+    ConfigFile { path: String, profile: String, key_id: Option<KeyId> },
+    /// The legacy `AWS_CREDENTIAL_FILE` (botocore only).
+    Ec2CredentialsFile { path: String, key_id: Option<KeyId> },
+    /// A boto2 config file's `[Credentials]` (botocore only).
+    BotoConfig { path: String, key_id: Option<KeyId> },
+    /// The ECS/EKS container credentials endpoint.
+    Container { uri: String },
+    /// The instance role, from IMDS.
+    InstanceRole,
+    /// Nothing: the SDK finds no credentials.
+    NoCredentials,
+    /// The SDK raises an error instead of returning credentials.
+    Error { error: String },
+}
+
+/// Whether a resolution uses something else than the instance role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shadowing {
+    /// Static keys (environment, files) are used instead of the role.
+    StaticKeys,
+    /// Some other credential (SSO, web identity, container, an external
+    /// process) is used instead of the role.
+    OtherCredentials,
+    /// The instance role is used (directly, or as the source of a role chain).
+    UsesRole,
+    /// No credentials, or an error: nothing is used.
+    Nothing,
+}
+
+impl Source {
+    /// botocore's `Credentials.method` for this source.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Source::Environment { .. } => "env",
+            Source::AssumeRole { .. } => "assume-role",
+            Source::WebIdentity { .. } => "assume-role-with-web-identity",
+            Source::Sso { .. } => "sso",
+            Source::SharedCredentialsFile { .. } => "shared-credentials-file",
+            Source::Login { .. } => "login",
+            Source::CredentialProcess { .. } => "custom-process",
+            Source::ConfigFile { .. } => "config-file",
+            Source::Ec2CredentialsFile { .. } => "ec2-credentials-file",
+            Source::BotoConfig { .. } => "boto-config",
+            Source::Container { .. } => "container-role",
+            Source::InstanceRole => "iam-role",
+            Source::NoCredentials => "none",
+            Source::Error { .. } => "error",
+        }
+    }
+
+    /// The static access key this source signs with, directly or as the
+    /// source credentials of an assumed role.
+    pub fn static_key_id(&self) -> Option<&KeyId> {
+        match self {
+            Source::Environment { key_id }
+            | Source::SharedCredentialsFile { key_id, .. }
+            | Source::ConfigFile { key_id, .. }
+            | Source::Ec2CredentialsFile { key_id, .. }
+            | Source::BotoConfig { key_id, .. } => key_id.as_ref(),
+            Source::AssumeRole { source, .. } => source.static_key_id(),
+            _ => None,
+        }
+    }
+
+    pub fn shadowing(&self) -> Shadowing {
+        match self {
+            Source::Environment { .. }
+            | Source::SharedCredentialsFile { .. }
+            | Source::ConfigFile { .. }
+            | Source::Ec2CredentialsFile { .. }
+            | Source::BotoConfig { .. } => Shadowing::StaticKeys,
+            Source::AssumeRole { source, .. } => match source.shadowing() {
+                Shadowing::Nothing => Shadowing::Nothing,
+                s => s,
+            },
+            Source::WebIdentity { .. }
+            | Source::Sso { .. }
+            | Source::Login { .. }
+            | Source::CredentialProcess { .. }
+            | Source::Container { .. } => Shadowing::OtherCredentials,
+            Source::InstanceRole => Shadowing::UsesRole,
+            Source::NoCredentials | Source::Error { .. } => Shadowing::Nothing,
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = |k: &Option<KeyId>| k.as_ref().map(|k| format!(" {k}")).unwrap_or_default();
+        match self {
+            Source::Environment { key_id } => write!(f, "environment variables{}", key(key_id)),
+            Source::AssumeRole { profile, role_arn, source } => {
+                write!(f, "role {role_arn} assumed by profile {profile}, from {source}")
+            }
+            Source::WebIdentity { role_arn, .. } => write!(f, "web identity token for role {role_arn}"),
+            Source::Sso { profile } => write!(f, "IAM Identity Center (SSO) profile {profile}"),
+            Source::SharedCredentialsFile { path, profile, key_id } => {
+                write!(f, "static key{} in {path} [{profile}]", key(key_id))
+            }
+            Source::Login { profile } => write!(f, "login session of profile {profile}"),
+            Source::CredentialProcess { profile, command } => {
+                write!(f, "credential_process of profile {profile} ({command}), not run by rolecall")
+            }
+            Source::ConfigFile { path, profile, key_id } => {
+                write!(f, "static key{} in {path} (profile {profile})", key(key_id))
+            }
+            Source::Ec2CredentialsFile { path, key_id } => {
+                write!(f, "static key{} in AWS_CREDENTIAL_FILE {path}", key(key_id))
+            }
+            Source::BotoConfig { path, key_id } => write!(f, "static key{} in boto config {path}", key(key_id)),
+            Source::Container { uri } => write!(f, "container credentials endpoint {uri}"),
+            Source::InstanceRole => f.write_str("the instance role (IMDS)"),
+            Source::NoCredentials => f.write_str("no credentials"),
+            Source::Error { error } => write!(f, "an error ({error})"),
+        }
+    }
+}
+
+/// An AWS SDK whose default chain is modelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Sdk {
+    /// botocore (boto3, the AWS CLI): the reference.
+    Botocore,
+    /// The AWS SDK for Rust (`aws-config`).
+    Rust,
+    /// The AWS SDK for JavaScript v3.
+    JavaScriptV3,
+}
+
+impl fmt::Display for Sdk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Sdk::Botocore => "botocore (Python, AWS CLI)",
+            Sdk::Rust => "AWS SDK for Rust",
+            Sdk::JavaScriptV3 => "AWS SDK for JavaScript v3",
+        })
+    }
+}
+
+/// What the instance offers as the last link of every chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InstanceRole {
+    /// A role is attached (as far as IMDS said).
+    pub attached: bool,
+    /// Only IMDSv1 answers (the token PUT is dropped or not supported):
+    /// SDKs without a v1 fallback get nothing.
+    pub v1_only: bool,
+}
+
+impl InstanceRole {
+    pub fn from_probe(role: &RoleStatus, state: ImdsState) -> InstanceRole {
+        InstanceRole {
+            attached: matches!(role, RoleStatus::Attached { .. }),
+            v1_only: matches!(state, ImdsState::HopLimit | ImdsState::V1Only),
+        }
+    }
+}
+
+/// Reads the files an SDK would read, as the process sees them: inside the
+/// host root, following symlinks the way `open` would (re-rooted), only
+/// regular files, at most 1 MiB. Results are cached per path.
+pub struct Files {
+    root: PathBuf,
+    cache: Mutex<HashMap<PathBuf, FileText>>,
+}
+
+/// A file as an SDK would find it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileText {
+    /// Absent, or not a regular file (`os.path.isfile` is false).
+    Missing,
+    /// Not readable, not UTF-8, or larger than 1 MiB; the reason says which.
+    Unreadable(String),
+    Text(String),
+}
+
+impl Files {
+    pub fn new(root: &Path) -> Files {
+        Files { root: root.to_path_buf(), cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// `path` as the process sees it, mapped into the host root with every
+    /// symlink resolved inside the root. None for a loop or a dangling link.
+    pub fn resolve(&self, path: &Path) -> Option<PathBuf> {
+        let mut pending: Vec<std::ffi::OsString> = path
+            .components()
+            .rev()
+            .filter_map(|c| match c {
+                std::path::Component::Normal(n) => Some(n.to_os_string()),
+                std::path::Component::ParentDir => Some("..".into()),
+                _ => None,
+            })
+            .collect();
+        let mut cur = self.root.clone();
+        let mut hops = 0;
+        while let Some(part) = pending.pop() {
+            if part == ".." {
+                if cur != self.root {
+                    cur.pop();
+                }
+                continue;
+            }
+            let next = cur.join(&part);
+            match std::fs::symlink_metadata(&next) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    hops += 1;
+                    if hops > 40 {
+                        return None;
+                    }
+                    let target = std::fs::read_link(&next).ok()?;
+                    if target.is_absolute() {
+                        cur = self.root.clone();
+                    }
+                    for c in target.components().rev() {
+                        match c {
+                            std::path::Component::Normal(n) => pending.push(n.to_os_string()),
+                            std::path::Component::ParentDir => pending.push("..".into()),
+                            _ => {}
+                        }
+                    }
+                }
+                _ => cur = next,
+            }
+        }
+        Some(cur)
+    }
+
+    pub fn read(&self, path: &Path) -> FileText {
+        if let Some(hit) = self.cache.lock().unwrap().get(path) {
+            return hit.clone();
+        }
+        let text = self.read_uncached(path);
+        self.cache.lock().unwrap().insert(path.to_path_buf(), text.clone());
+        text
+    }
+
+    fn read_uncached(&self, path: &Path) -> FileText {
+        let Some(real) = self.resolve(path) else { return FileText::Missing };
+        match std::fs::metadata(&real) {
+            Ok(m) if m.is_file() => {}
+            _ => return FileText::Missing,
+        }
+        let (file, size) = match crate::scan::open_regular(&real) {
+            Ok(f) => f,
+            Err(crate::scan::OpenError::NotRegular) => return FileText::Missing,
+            Err(crate::scan::OpenError::Io(e)) => return FileText::Unreadable(e.to_string()),
+        };
+        if size > MAX_CONFIG_BYTES {
+            return FileText::Unreadable(format!("larger than {} KiB", MAX_CONFIG_BYTES / 1024));
+        }
+        let mut bytes = Vec::new();
+        use std::io::Read;
+        if let Err(e) = file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes) {
+            return FileText::Unreadable(e.to_string());
+        }
+        match String::from_utf8(bytes) {
+            Ok(t) => FileText::Text(t),
+            Err(_) => FileText::Unreadable("not UTF-8".into()),
+        }
+    }
+}
+
+/// Everything a resolution depends on.
+pub struct Context<'a> {
+    /// The process's (or login shell's) environment.
+    pub env: &'a Environ,
+    /// The home directory of the process's user, from the passwd database:
+    /// where `~` goes when `HOME` is unset.
+    pub passwd_home: Option<&'a Path>,
+    /// Other users' homes, for `~user/` paths.
+    pub homes: &'a BTreeMap<String, PathBuf>,
+    /// The working directory, for relative paths.
+    pub cwd: Option<&'a Path>,
+    pub files: &'a Files,
+    pub instance: InstanceRole,
+}
+
+impl Context<'_> {
+    fn var(&self, name: &str) -> Option<&str> {
+        self.env.get(name)
+    }
+
+    /// botocore: `os.path.expandvars` then `os.path.expanduser`; the other
+    /// SDKs expand only `~`. Then relative to the cwd.
+    fn expand(&self, path: &str, sdk: Sdk) -> Option<PathBuf> {
+        let expanded = match sdk {
+            Sdk::Botocore => expand_vars(path, |name| self.var(name).map(str::to_string)),
+            _ => path.to_string(),
+        };
+        let p = if let Some(rest) = expanded.strip_prefix('~') {
+            let (user, tail) = match rest.find('/') {
+                Some(i) => (&rest[..i], &rest[i..]),
+                None => (rest, ""),
+            };
+            let home: PathBuf = if user.is_empty() {
+                match (self.var("HOME"), sdk) {
+                    (Some(h), _) => PathBuf::from(h),
+                    // The Rust SDK reads no default files without HOME.
+                    (None, Sdk::Rust) => return None,
+                    (None, _) => self.passwd_home?.to_path_buf(),
+                }
+            } else {
+                self.homes.get(user)?.clone()
+            };
+            let joined = format!("{}{tail}", home.display().to_string().trim_end_matches('/'));
+            PathBuf::from(if joined.is_empty() { "/".to_string() } else { joined })
+        } else {
+            PathBuf::from(expanded)
+        };
+        if p.is_absolute() { Some(p) } else { self.cwd.map(|c| c.join(&p)) }
+    }
+}
+
+/// `$NAME` and `${NAME}` replaced when set, left as they are when not.
+fn expand_vars(s: &str, get: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let (name, len) = if let Some(inner) = after.strip_prefix('{') {
+            match inner.find('}') {
+                Some(j) => (&inner[..j], j + 2),
+                None => ("", 0),
+            }
+        } else {
+            let n = after.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
+            (&after[..n], n)
+        };
+        match (name.is_empty(), get(name)) {
+            (false, Some(v)) => out.push_str(&v),
+            _ => out.push_str(&rest[i..i + 1 + len]),
+        }
+        rest = &rest[i + 1 + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// One SDK's answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Resolution {
+    pub sdk: Sdk,
+    pub source: Source,
+    pub method: &'static str,
+    pub shadowing: Shadowing,
+    /// The profile the SDK selected.
+    pub profile: String,
+}
+
+fn display(p: &Option<PathBuf>) -> String {
+    p.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+}
+
+fn key_of(v: Option<&String>) -> Option<KeyId> {
+    v.and_then(|k| KeyId::parse(k.trim().as_bytes()))
+}
+
+/// Resolves the chain as `sdk` would.
+pub fn resolve(ctx: &Context, sdk: Sdk) -> Resolution {
+    let (source, profile) = match sdk {
+        Sdk::Botocore => botocore::resolve(ctx),
+        Sdk::Rust => rust_sdk::resolve(ctx),
+        Sdk::JavaScriptV3 => js_sdk::resolve(ctx),
+    };
+    Resolution { sdk, method: source.method(), shadowing: source.shadowing(), source, profile }
+}
+
+fn imds_disabled(ctx: &Context, sdk: Sdk) -> bool {
+    match ctx.var("AWS_EC2_METADATA_DISABLED") {
+        Some(v) if sdk == Sdk::JavaScriptV3 => v != "false",
+        Some(v) => v.eq_ignore_ascii_case("true"),
+        None => false,
+    }
+}
+
+/// Whether the SDK may not fall back to IMDSv1: `AWS_EC2_METADATA_V1_DISABLED`,
+/// else `ec2_metadata_v1_disabled` in the selected profile (the Rust SDK
+/// never falls back).
+fn v1_disabled(ctx: &Context, sdk: Sdk, profile: Option<&Options>) -> bool {
+    let value = ctx
+        .var("AWS_EC2_METADATA_V1_DISABLED")
+        .or_else(|| profile?.get("ec2_metadata_v1_disabled").map(String::as_str));
+    match sdk {
+        Sdk::Botocore => value.is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        Sdk::JavaScriptV3 => value == Some("true"),
+        Sdk::Rust => true,
+    }
+}
+
+/// The instance role as the SDK reaches it. `v1_disabled`: see [`v1_disabled`].
+fn instance_role(ctx: &Context, sdk: Sdk, v1_disabled: bool) -> Source {
+    if imds_disabled(ctx, sdk) || !ctx.instance.attached {
+        return Source::NoCredentials;
+    }
+    if ctx.instance.v1_only && v1_disabled {
+        let error = match sdk {
+            Sdk::Botocore => "MetadataRetrievalError: IMDSv2 token request unanswered and IMDSv1 disabled",
+            Sdk::Rust => "IMDSv2 token request unanswered; the Rust SDK has no IMDSv1 fallback",
+            Sdk::JavaScriptV3 => "IMDSv2 token request unanswered and IMDSv1 disabled",
+        };
+        return Source::Error { error: error.into() };
+    }
+    Source::InstanceRole
+}
+
+fn container_uri(ctx: &Context) -> Option<String> {
+    if let Some(rel) = ctx.var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
+        return Some(format!("http://169.254.170.2{rel}"));
+    }
+    ctx.var("AWS_CONTAINER_CREDENTIALS_FULL_URI").map(str::to_string)
+}
+
+/// The runtime of a process, as far as its executable tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Runtime {
+    Python,
+    Node,
+    Java,
+    Go,
+    Rust,
+    Unknown,
+}
+
+impl Runtime {
+    /// The SDK this runtime most likely uses, when it is one that is modelled.
+    pub fn sdk(self) -> Option<Sdk> {
+        match self {
+            Runtime::Python => Some(Sdk::Botocore),
+            Runtime::Node => Some(Sdk::JavaScriptV3),
+            Runtime::Rust => Some(Sdk::Rust),
+            _ => None,
+        }
+    }
+
+    /// Guesses from the executable's name, then (for native binaries) from
+    /// markers the Go and Rust toolchains leave in the first 8 MiB of
+    /// `image`, the process's `/proc/<pid>/exe`.
+    pub fn of_executable(exe: &Path, image: Option<&Path>) -> Runtime {
+        let name = exe.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+        if name.starts_with("python") || name.starts_with("pypy") || name == "aws" {
+            return Runtime::Python;
+        }
+        if name == "node" || name == "nodejs" || name == "bun" || name == "deno" {
+            return Runtime::Node;
+        }
+        if name == "java" {
+            return Runtime::Java;
+        }
+        let Some(image) = image else { return Runtime::Unknown };
+        let Ok((file, _)) = crate::scan::open_process_exe(image) else { return Runtime::Unknown };
+        let mut head = Vec::new();
+        use std::io::Read;
+        if file.take(8 << 20).read_to_end(&mut head).is_err() || !head.starts_with(b"\x7fELF") {
+            return Runtime::Unknown;
+        }
+        if memchr::memmem::find(&head, b"\xff Go buildinf:").is_some()
+            || memchr::memmem::find(&head, b".go.buildinfo").is_some()
+        {
+            Runtime::Go
+        } else if memchr::memmem::find(&head, b"/rustc/").is_some() {
+            Runtime::Rust
+        } else {
+            Runtime::Unknown
+        }
+    }
+}
+
+/// A subject's resolution: the answer of its runtime's SDK (botocore when
+/// the runtime is unknown or not modelled), and every other modelled SDK
+/// that would answer differently.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct ChainReport {
+    pub runtime: Runtime,
+    pub resolution: Resolution,
+    pub other_sdks: Vec<Resolution>,
+}
+
+/// Resolves the chain for every modelled SDK. The runtime is only worked
+/// out (which may read the executable) when the SDKs disagree.
+pub fn report(ctx: &Context, runtime: impl FnOnce() -> Runtime) -> ChainReport {
+    let all: Vec<Resolution> =
+        [Sdk::Botocore, Sdk::Rust, Sdk::JavaScriptV3].into_iter().map(|s| resolve(ctx, s)).collect();
+    let agree = all.iter().all(|r| r.source == all[0].source);
+    let runtime = if agree { Runtime::Unknown } else { runtime() };
+    let primary = runtime.sdk().unwrap_or(Sdk::Botocore);
+    let (mine, others): (Vec<Resolution>, Vec<Resolution>) = all.into_iter().partition(|r| r.sdk == primary);
+    let resolution = mine.into_iter().next().expect("every SDK is resolved");
+    let other_sdks = others.into_iter().filter(|r| r.source != resolution.source).collect();
+    ChainReport { runtime, resolution, other_sdks }
+}
+
+/// Whose chain it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Subject {
+    /// A running process, with its own environment.
+    Process(crate::sources::procenv::ProcessInfo),
+    /// A user's login shell: HOME and the AWS_* variables its startup files export.
+    User { name: String, uid: u32, home: String },
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::Process(p) => {
+                write!(f, "pid {}", p.pid)?;
+                match (&p.unit, &p.exe) {
+                    (Some(u), _) => write!(f, " ({u})"),
+                    (None, Some(e)) => write!(f, " ({e})"),
+                    _ => Ok(()),
+                }
+            }
+            Subject::User { name, .. } => write!(f, "user {name} (login shell)"),
+        }
+    }
+}
+
+/// One subject's chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct SubjectChain {
+    pub subject: Subject,
+    #[serde(flatten)]
+    pub chain: ChainReport,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_from_the_name_then_the_image() {
+        let dir = tempfile::tempdir().unwrap();
+        let image = |name: &str, bytes: &[u8]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p
+        };
+        let go = image("go", b"\x7fELF\0\0\0padding\xff Go buildinf:\x08\x02");
+        let rust = image("rust", b"\x7fELF\0\0\0/rustc/90b35a6239c3d8bdabc530a6a0816f7ff89a0aaf/library/std/src/rt.rs");
+        let script = image("script", b"#!/bin/sh\n# /rustc/ and \xff Go buildinf: in a script\n");
+        assert_eq!(Runtime::of_executable(Path::new("/usr/bin/python3.11"), None), Runtime::Python);
+        assert_eq!(Runtime::of_executable(Path::new("/usr/local/bin/node"), None), Runtime::Node);
+        assert_eq!(Runtime::of_executable(Path::new("/opt/app/server"), Some(&go)), Runtime::Go);
+        assert_eq!(Runtime::of_executable(Path::new("/opt/app/server"), Some(&rust)), Runtime::Rust);
+        assert_eq!(Runtime::of_executable(Path::new("/opt/app/run"), Some(&script)), Runtime::Unknown, "not ELF");
+        assert_eq!(
+            Runtime::of_executable(Path::new("/opt/app/gone"), Some(&dir.path().join("gone"))),
+            Runtime::Unknown
+        );
+    }
+
+    #[test]
+    fn expand_vars_like_python() {
+        let get = |n: &str| (n == "HOME").then(|| "/home/u".to_string());
+        assert_eq!(expand_vars("$HOME/.aws/x", get), "/home/u/.aws/x");
+        assert_eq!(expand_vars("${HOME}/x", get), "/home/u/x");
+        assert_eq!(expand_vars("$NOPE/x", get), "$NOPE/x");
+        assert_eq!(expand_vars("a$", get), "a$");
+        assert_eq!(expand_vars("${unclosed", get), "${unclosed");
+    }
+}

@@ -1,0 +1,94 @@
+//! What the Rust and JavaScript v3 models share: the shared files read with
+//! each SDK's own parser, environment keys, named credential sources, and
+//! the remote end of their chains.
+
+use std::path::PathBuf;
+
+use super::{Context, FileText, Sdk, Source, container_uri, display, instance_role, key_of};
+use crate::awsconfig::{self, Options, SdkProfiles};
+use crate::finding::KeyId;
+
+/// The shared files as the Rust or JavaScript SDK reads them.
+pub(super) struct SdkFiles {
+    config_path: Option<PathBuf>,
+    creds_path: Option<PathBuf>,
+    pub(super) profiles: SdkProfiles,
+}
+
+impl SdkFiles {
+    pub(super) fn profile(&self, name: &str) -> Option<&Options> {
+        self.profiles.profiles.get(name)
+    }
+
+    /// The static keys of a profile, named by the file they come from.
+    pub(super) fn static_source(&self, profile: &str, p: &Options) -> Source {
+        let key_id = key_of(p.get("aws_access_key_id"));
+        if self.profiles.keys_from_credentials.contains(profile) {
+            Source::SharedCredentialsFile { path: display(&self.creds_path), profile: profile.into(), key_id }
+        } else {
+            Source::ConfigFile { path: display(&self.config_path), profile: profile.into(), key_id }
+        }
+    }
+}
+
+/// Reads both files with the SDK's own parser. A file that is missing or
+/// unreadable is empty; only the Rust SDK refuses a file it cannot parse.
+pub(super) fn load_sdk_files(ctx: &Context, sdk: Sdk) -> Result<SdkFiles, String> {
+    let config_path = ctx.expand(ctx.var("AWS_CONFIG_FILE").unwrap_or("~/.aws/config"), sdk);
+    let creds_path = ctx.expand(ctx.var("AWS_SHARED_CREDENTIALS_FILE").unwrap_or("~/.aws/credentials"), sdk);
+    let read = |path: &Option<PathBuf>| -> Result<awsconfig::Sections, String> {
+        let Some(path) = path else { return Ok(Vec::new()) };
+        let FileText::Text(text) = ctx.files.read(path) else { return Ok(Vec::new()) };
+        match sdk {
+            Sdk::Rust => awsconfig::parse_rust(&text)
+                .map_err(|e| format!("ProfileFile provider could not be built: {}: {e}", path.display())),
+            _ => Ok(awsconfig::parse_js(&text)),
+        }
+    };
+    let (config, creds) = (read(&config_path)?, read(&creds_path)?);
+    let profiles = match sdk {
+        Sdk::Rust => SdkProfiles::rust(&config, &creds),
+        _ => SdkProfiles::js(&config, &creds),
+    };
+    Ok(SdkFiles { config_path, creds_path, profiles })
+}
+
+/// Both environment keys, set and not empty (the Rust and JS SDKs skip
+/// partial ones).
+pub(super) fn env_keys(ctx: &Context) -> Option<Option<KeyId>> {
+    match (ctx.var("AWS_ACCESS_KEY_ID"), ctx.var("AWS_SECRET_ACCESS_KEY")) {
+        (Some(id), Some(s)) if !id.is_empty() && !s.is_empty() => Some(KeyId::parse(id.as_bytes())),
+        _ => None,
+    }
+}
+
+/// The chain's last links in the Rust and JS SDKs: web identity from the
+/// environment, the container endpoint, the instance role.
+pub(super) fn remote_sources(ctx: &Context, sdk: Sdk, v1_disabled: bool) -> Source {
+    let set = |v: &str| ctx.var(v).filter(|s| !s.is_empty());
+    if let (Some(token_file), Some(role_arn)) = (set("AWS_WEB_IDENTITY_TOKEN_FILE"), set("AWS_ROLE_ARN")) {
+        return Source::WebIdentity { role_arn: role_arn.into(), token_file: token_file.into() };
+    }
+    if let Some(uri) = container_uri(ctx) {
+        return Source::Container { uri };
+    }
+    instance_role(ctx, sdk, v1_disabled)
+}
+
+/// A `credential_source` as the Rust SDK (any case) and the JS SDK (exact
+/// names) fetch it. None for a name they do not know.
+pub(super) fn named_source(ctx: &Context, sdk: Sdk, name: &str, v1_disabled: bool) -> Option<Source> {
+    let unavailable = || Source::Error { error: format!("credential_source {name} has no credentials") };
+    let canonical = ["Environment", "Ec2InstanceMetadata", "EcsContainer"]
+        .into_iter()
+        .find(|c| *c == name || (sdk == Sdk::Rust && c.eq_ignore_ascii_case(name)))?;
+    Some(match canonical {
+        "Environment" => env_keys(ctx).map_or_else(unavailable, |key_id| Source::Environment { key_id }),
+        "Ec2InstanceMetadata" => match instance_role(ctx, sdk, v1_disabled) {
+            Source::InstanceRole => Source::InstanceRole,
+            _ => unavailable(),
+        },
+        "EcsContainer" => container_uri(ctx).map_or_else(unavailable, |uri| Source::Container { uri }),
+        _ => return None,
+    })
+}
