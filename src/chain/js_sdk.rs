@@ -2,7 +2,7 @@
 //! (`@aws-sdk/credential-provider-node` 3.972), modelled from its source and
 //! checked against it by tests/cli/chain_oracle.rs.
 
-use super::sdk_common::{SdkFiles, env_keys, load_sdk_files, named_source, remote_sources};
+use super::sdk_common::{SSO_OPTIONS, SdkFiles, env_keys, load_sdk_files, named_source, remote_sources};
 use super::{Context, Sdk, Source, v1_disabled};
 use crate::awsconfig::Options;
 
@@ -77,10 +77,7 @@ fn js_profile(
     if let Some(command) = p.get("credential_process") {
         return Some(Source::CredentialProcess { profile: name.into(), command: command.clone() });
     }
-    if ["sso_start_url", "sso_account_id", "sso_session", "sso_region", "sso_role_name"]
-        .iter()
-        .any(|k| p.contains_key(*k))
-    {
+    if SSO_OPTIONS.iter().any(|k| p.contains_key(*k)) {
         return Some(Source::Sso { profile: name.into() });
     }
     if p.contains_key("login_session") {

@@ -1,7 +1,7 @@
 //! The AWS SDK for Rust's default credential chain (`aws-config` 1.13),
 //! modelled from its source and checked against it by tests/cli/chain_oracle.rs.
 
-use super::sdk_common::{SdkFiles, env_keys, load_sdk_files, named_source, remote_sources};
+use super::sdk_common::{SSO_OPTIONS, SdkFiles, env_keys, load_sdk_files, named_source, remote_sources};
 use super::{Context, Sdk, Source};
 use crate::awsconfig::Options;
 
@@ -111,8 +111,7 @@ fn rust_base(ctx: &Context, files: &SdkFiles, name: &str, p: &Options) -> Result
         (None, Some(_)) => return Err(invalid("web_identity_token_file without role_arn")),
         _ => {}
     }
-    const SSO: [&str; 5] = ["sso_account_id", "sso_region", "sso_role_name", "sso_start_url", "sso_session"];
-    if SSO.iter().any(|k| p.contains_key(*k)) {
+    if SSO_OPTIONS.iter().any(|k| p.contains_key(*k)) {
         let (mut region, mut start_url) = (p.get("sso_region"), p.get("sso_start_url"));
         if let Some(session) = p.get("sso_session") {
             if start_url.is_some() || region.is_some() {

@@ -8,6 +8,10 @@ use super::{Context, FileText, Sdk, Source, container_uri, display, instance_rol
 use crate::awsconfig::{self, Options, SdkProfiles};
 use crate::finding::KeyId;
 
+/// The profile options that make a profile an IAM Identity Center (SSO) one.
+pub(super) const SSO_OPTIONS: [&str; 5] =
+    ["sso_account_id", "sso_region", "sso_role_name", "sso_start_url", "sso_session"];
+
 /// The shared files as the Rust or JavaScript SDK reads them.
 pub(super) struct SdkFiles {
     config_path: Option<PathBuf>,

@@ -5,7 +5,8 @@
 //! a Python process, and the two must name the same source (or the same error).
 //! The same scenarios then run through the AWS SDK for Rust (`aws-config`)
 //! and the AWS SDK for JavaScript v3 (tests/oracles/, built by tests/run.sh),
-//! with STS served by moto, and rolecall's model of each must agree with it.
+//! with STS answered by a loopback stub (tests/cli/sts_stub.rs), and
+//! rolecall's model of each must agree with it.
 
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
@@ -279,7 +280,7 @@ struct Resolved {
 /// scans the processes with rolecall against the loopback IMDS server of
 /// the scenario's mode, and runs `check` on each while its server is up.
 /// `extra` is added to every scenario's environment.
-fn resolve_all(extra: &[(&str, String)], mut check: impl FnMut(&Resolved, &str)) -> usize {
+fn resolve_all(extra: &[(&str, String)], mut check: impl FnMut(&Resolved)) -> usize {
     let mut by_mode: BTreeMap<String, Vec<Scenario>> = BTreeMap::new();
     for s in scenarios() {
         by_mode.entry(format!("{:?}", s.imds)).or_default().push(s);
@@ -327,7 +328,7 @@ fn resolve_all(extra: &[(&str, String)], mut check: impl FnMut(&Resolved, &str))
                 .find(|c| c["subject"]["pid"] == pid)
                 .unwrap_or_else(|| panic!("{}: no chain for pid {pid}", scenario.name))
                 .clone();
-            check(&Resolved { scenario, env, chain, _tree: tree }, &url);
+            check(&Resolved { scenario, env, chain, _tree: tree });
             checked += 1;
         }
     }
@@ -339,7 +340,7 @@ fn chain_agrees_with_botocore_on_every_scenario() {
     let Some(python) = oracle_python() else { return };
     assert!(scenarios().len() >= 30, "at least 30 scenarios");
     let mut disagreements = Vec::new();
-    let checked = resolve_all(&[], |r, _| {
+    let checked = resolve_all(&[], |r| {
         let ours = ours(&r.chain);
         let theirs = botocore(&python, &r.env);
         if ours != theirs || theirs != r.scenario.expect {
@@ -368,7 +369,7 @@ fn chain_agrees_with_the_rust_and_javascript_sdks() {
     let extra = [("AWS_REGION", "us-east-1".to_string()), ("AWS_ENDPOINT_URL_STS", sts.url())];
     let mut table = Vec::new();
     let mut disagreements = Vec::new();
-    let checked = resolve_all(&extra, |r, _| {
+    let checked = resolve_all(&extra, |r| {
         let rust = rust_source(&oracle(&o.rust, &[], &r.env));
         let js = js_source(&oracle(&o.node, &[&o.js], &r.env));
         let (our_rust, our_js) = (ours_for(&r.chain, "rust"), ours_for(&r.chain, "java-script-v3"));

@@ -68,6 +68,14 @@ pub struct Request {
     pub status: u16,
 }
 
+/// Where a redirect points unless a test says otherwise: nothing listens there.
+const NOWHERE: &str = "http://127.0.0.1:1/elsewhere";
+
+/// The role's credentials as the server hands them out by default.
+fn default_role() -> (String, String, String) {
+    (ROLE_SESSION_KEY.into(), ROLE_SECRET.into(), ROLE_TOKEN.into())
+}
+
 pub struct Server {
     /// Where it listens: 127.0.0.1, or [::1] for IPv6.
     addr: std::net::SocketAddr,
@@ -87,29 +95,23 @@ struct State {
 
 impl Server {
     pub fn start(mode: Mode) -> Server {
-        Server::start_with_redirect(mode, "http://127.0.0.1:1/elsewhere".to_string())
+        Server::start_with_redirect(mode, NOWHERE.to_string())
     }
 
     pub fn start_with_redirect(mode: Mode, redirect_to: String) -> Server {
-        Server::start_full(
-            mode,
-            redirect_to,
-            (ROLE_SESSION_KEY.into(), ROLE_SECRET.into(), ROLE_TOKEN.into()),
-            "127.0.0.1:0",
-        )
+        Server::start_full(mode, redirect_to, default_role(), "127.0.0.1:0")
     }
 
     /// A server on the IPv6 loopback, [::1].
     pub fn start_ipv6(mode: Mode) -> Server {
-        let role = (ROLE_SESSION_KEY.into(), ROLE_SECRET.into(), ROLE_TOKEN.into());
-        Server::start_full(mode, "http://127.0.0.1:1/elsewhere".into(), role, "[::1]:0")
+        Server::start_full(mode, NOWHERE.into(), default_role(), "[::1]:0")
     }
 
     /// A server whose role hands out these credentials (real ones from a
     /// test STS, for checks that sign with them).
     pub fn start_with_role(mode: Mode, key: &str, secret: &str, token: &str) -> Server {
         let role = (key.into(), secret.into(), token.into());
-        Server::start_full(mode, "http://127.0.0.1:1/elsewhere".into(), role, "127.0.0.1:0")
+        Server::start_full(mode, NOWHERE.into(), role, "127.0.0.1:0")
     }
 
     fn start_full(mode: Mode, redirect_to: String, role: (String, String, String), bind: &str) -> Server {
