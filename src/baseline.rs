@@ -7,7 +7,8 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::finding::{Finding, Location};
+use crate::finding::Finding;
+use crate::location::Location;
 
 /// A baseline file.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -76,15 +77,8 @@ impl Baseline {
                 continue;
             }
             let location = match &f.location {
-                Location::File { path, line, .. } => format!("{}:{line}", crate::escape::path(path)),
-                Location::Process { process, variable } => format!(
-                    "{} {variable}",
-                    process
-                        .unit
-                        .clone()
-                        .or_else(|| process.exe.clone())
-                        .unwrap_or_else(|| format!("pid {}", process.pid))
-                ),
+                Location::File { .. } => f.location.place(),
+                _ => f.location.stable_place(),
             };
             self.acknowledged.push(Acknowledgement {
                 fingerprint: f.fingerprint.clone(),

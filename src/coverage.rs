@@ -7,8 +7,6 @@ use std::io;
 
 use serde::Serialize;
 
-use crate::finding::Ignored;
-
 /// Gaps listed by path in a report; past this only the counts grow.
 pub const MAX_LISTED_GAPS: usize = 200;
 
@@ -28,6 +26,8 @@ pub enum SkipReason {
     Excluded,
     /// A path that was asked for but does not exist on this host.
     Absent,
+    /// A file named by the host (an SDK variable, a unit) that is a directory: never walked.
+    NotAFile,
 }
 
 impl fmt::Display for SkipReason {
@@ -39,6 +39,7 @@ impl fmt::Display for SkipReason {
             SkipReason::OtherFilesystem => "directories on other filesystems",
             SkipReason::Excluded => "excluded by configuration",
             SkipReason::Absent => "default locations absent on this host",
+            SkipReason::NotAFile => "directories named where a file was expected (not walked)",
         })
     }
 }
@@ -58,9 +59,18 @@ pub enum GapReason {
     TooManyMatches,
     /// Not read to the end: `--max-seconds` was reached.
     TimeLimit,
+    /// A file named by the host that is larger than the cap for such files.
+    TooLarge,
 }
 
 impl GapReason {
+    /// Whether a gap of this kind means something that could hold a live
+    /// credential was not (fully) read. A file that vanished can no longer
+    /// be loaded by anything, so it alone does not.
+    pub fn leaves_scan_incomplete(self) -> bool {
+        !matches!(self, GapReason::Vanished)
+    }
+
     pub fn of(e: &io::Error) -> GapReason {
         match e.kind() {
             io::ErrorKind::PermissionDenied => GapReason::PermissionDenied,
@@ -79,6 +89,7 @@ impl fmt::Display for GapReason {
             GapReason::IoError => "I/O error",
             GapReason::TooManyMatches => "too many matches (extra matches not kept)",
             GapReason::TimeLimit => "time limit reached",
+            GapReason::TooLarge => "larger than the cap for a file named by the host",
         })
     }
 }
@@ -90,6 +101,28 @@ pub struct Gap {
     pub target: String,
     pub reason: GapReason,
     pub detail: String,
+}
+
+/// Values seen but not reported, and why.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Ignored {
+    /// AWS documentation example keys and secrets.
+    pub examples: u64,
+    /// Fillers and values that cannot be real keys (`AKIAXXXXXXXXXXXXXXXX`, hex).
+    pub placeholders: u64,
+    /// Session tokens with no temporary key ID near them.
+    pub unpaired_tokens: u64,
+    /// Key IDs alone whose body is a word (`ASIAPACIFICSOUTHEAST`, a Java constant).
+    pub identifiers: u64,
+}
+
+impl Ignored {
+    pub fn add(&mut self, other: Ignored) {
+        self.examples += other.examples;
+        self.placeholders += other.placeholders;
+        self.unpaired_tokens += other.unpaired_tokens;
+        self.identifiers += other.identifiers;
+    }
 }
 
 /// Everything a report says about how complete the scan was.

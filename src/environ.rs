@@ -56,11 +56,15 @@ impl Environ {
     }
 
     /// The name of the `n`th entry (1-based, counting empty ones as the
-    /// scanner counts records).
+    /// scanner counts records), as text (bytes that are not UTF-8 escaped).
+    /// An entry without `=` has no name: it is shown whole, redacted, so
+    /// that a secret in it cannot pass.
     pub fn name_of_record(&self, n: u64) -> Option<String> {
         let entry = self.raw.split(|&b| b == 0).nth(n.checked_sub(1)? as usize)?;
-        let name = entry.split(|&b| b == b'=').next()?;
-        Some(crate::escape::bytes(name))
+        Some(match entry.iter().position(|&b| b == b'=') {
+            Some(i) => crate::credential::redact(&crate::escape::bytes(&entry[..i])),
+            None => format!("(no name) {}", crate::credential::redact(&crate::escape::bytes(entry))),
+        })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -81,6 +85,7 @@ mod tests {
         assert_eq!(e.get("C"), None);
         assert_eq!(e.name_of_record(2).as_deref(), Some("B"));
         assert_eq!(e.name_of_record(6).as_deref(), Some("\\xFF"));
+        assert_eq!(e.name_of_record(4).as_deref(), Some("(no name) NOVALUE"));
         assert_eq!(e.name_of_record(0), None);
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::finding::KeyId;
+use crate::credential::KeyId;
 
 /// The IPv4 endpoint every instance has.
 pub const IPV4_ENDPOINT: &str = "http://169.254.169.254";
@@ -145,8 +145,8 @@ pub struct ImdsReport {
 #[derive(Debug)]
 pub struct RoleSession {
     pub key_id: String,
-    pub secret: crate::finding::Secret,
-    pub token: crate::finding::Secret,
+    pub secret: crate::credential::Secret,
+    pub token: crate::credential::Secret,
 }
 
 /// Why one request failed.
@@ -504,8 +504,8 @@ fn run_probe(client: &Client, report: &mut ImdsReport, keep_credentials: bool) {
                     Ok(c) => {
                         report.role_credentials = Some(std::sync::Arc::new(RoleSession {
                             key_id: c.access_key_id,
-                            secret: crate::finding::Secret::new(c.secret_access_key.as_bytes()),
-                            token: crate::finding::Secret::new(c.token.as_bytes()),
+                            secret: crate::credential::Secret::new(c.secret_access_key.as_bytes()),
+                            token: crate::credential::Secret::new(c.token.as_bytes()),
                         }))
                     }
                     Err(m) => report.notes.push(format!("role credentials not kept: {m}")),

@@ -1,33 +1,52 @@
 //! rolecall answers, with evidence, one question about an EC2 host: does it
 //! rely on static AWS credentials despite having an IAM role?
 //!
-//! Data flows one way: `settings` → `sources` (what to read) → `scan` and
-//! `matcher` (bytes to matches) → `finding` → `report`, with `coverage`
-//! recording what could not be read. `main.rs` only parses and calls [`run`].
+//! Modules are layered, and each imports only from its own layer or those
+//! below it (`tests` in this file checks it):
+//!
+//! 0. vocabulary and host access: `escape`, `exit`, `credential`,
+//!    `location`, `coverage`, `hostfs`, `environ`, `progress`, `gentle`;
+//! 1. engines and network clients: `rules`, `matcher`, `awsconfig`, `imds`, `sts`;
+//! 2. `sources`: what to read (users, processes, the host plan, the walk);
+//! 3. `scan`: bytes to sightings (chunked matching, pairing);
+//! 4. `finding`: sightings to findings;
+//! 5. `chain`: which credential each SDK would load, for each process and user;
+//! 6. `baseline`, `verdict`: live or not, and the verdict;
+//! 7. `report`, `fleet`: output;
+//! 8. `cli`, `settings`, `rulecheck`, `pipeline` and this file: the program.
+//!
+//! `main.rs` only parses and calls [`run`].
 
-pub mod awsconfig;
-pub mod baseline;
-pub mod chain;
-pub mod cli;
+// 0: vocabulary and host access
 pub mod coverage;
+pub mod credential;
 pub mod environ;
 pub mod escape;
 pub mod exit;
-pub mod finding;
-pub mod fleet;
 pub mod gentle;
+pub mod hostfs;
+pub mod location;
+pub mod progress;
+// 1: engines and network clients
+pub mod awsconfig;
 pub mod imds;
 pub mod matcher;
-pub mod pipeline;
-pub mod progress;
-pub mod report;
-pub mod rulecheck;
 pub mod rules;
-pub mod scan;
-pub mod settings;
-pub mod sources;
 pub mod sts;
+// 2-7: sources, scan, finding, chain, verdict, reports
+pub mod baseline;
+pub mod chain;
+pub mod finding;
+pub mod fleet;
+pub mod report;
+pub mod scan;
+pub mod sources;
 pub mod verdict;
+// 8: the program
+pub mod cli;
+pub mod pipeline;
+pub mod rulecheck;
+pub mod settings;
 
 use std::io::{self, Write};
 
@@ -162,4 +181,90 @@ fn check_rules(rules: &rules::RuleSet) -> Result<Outcome> {
     let examples: usize = rules.rules.iter().map(|r| r.spec.examples.len() + r.spec.negative_examples.len()).sum();
     writeln!(out, "{} rules, {examples} examples, {} failures", rules.rules.len(), failures.len())?;
     Ok(if failures.is_empty() { Outcome::Clean } else { Outcome::Findings })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::Path;
+
+    /// Each top-level module's layer, as the module documentation above lists them.
+    const LAYERS: &[(&str, u8)] = &[
+        ("escape", 0),
+        ("exit", 0),
+        ("credential", 0),
+        ("location", 0),
+        ("coverage", 0),
+        ("hostfs", 0),
+        ("environ", 0),
+        ("progress", 0),
+        ("gentle", 0),
+        ("rules", 1),
+        ("matcher", 1),
+        ("awsconfig", 1),
+        ("imds", 1),
+        ("sts", 1),
+        ("sources", 2),
+        ("scan", 3),
+        ("finding", 4),
+        ("chain", 5),
+        ("baseline", 6),
+        ("verdict", 6),
+        ("report", 7),
+        ("fleet", 7),
+        ("cli", 8),
+        ("settings", 8),
+        ("rulecheck", 8),
+        ("pipeline", 8),
+        ("lib", 8),
+    ];
+
+    /// `crate::NAME` paths in the Rust files under `dir`, by the top-level module they are in.
+    fn imports(dir: &Path, module: Option<&str>, out: &mut BTreeMap<String, BTreeSet<String>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let owner = module.map(str::to_string).unwrap_or_else(|| name.clone());
+            if path.is_dir() {
+                imports(&path, Some(&owner), out);
+            } else if path.extension().is_some_and(|e| e == "rs") && owner != "main" {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let used = out.entry(owner.clone()).or_default();
+                for (i, _) in text.match_indices("crate::") {
+                    let rest = &text[i + 7..];
+                    let target: String = rest.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+                    if !target.is_empty() && target != owner {
+                        used.insert(target);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn imports_go_down_the_layers_and_never_in_a_circle() {
+        let layer: BTreeMap<&str, u8> = LAYERS.iter().copied().collect();
+        let mut graph = BTreeMap::new();
+        imports(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), None, &mut graph);
+        for (module, used) in &graph {
+            let mine = *layer.get(module.as_str()).unwrap_or_else(|| panic!("module {module} has no layer in LAYERS"));
+            for target in used {
+                let theirs = *layer.get(target.as_str()).unwrap_or_else(|| panic!("{module} uses unknown {target}"));
+                assert!(theirs <= mine, "{module} (layer {mine}) reaches up to {target} (layer {theirs})");
+            }
+        }
+        // No circle among modules of one layer: take away modules that use no other, until none is left.
+        let mut left: BTreeMap<&String, BTreeSet<&String>> =
+            graph.iter().map(|(m, used)| (m, used.iter().filter(|u| graph.contains_key(*u)).collect())).collect();
+        while !left.is_empty() {
+            let free: Vec<&String> = left.iter().filter(|(_, used)| used.is_empty()).map(|(m, _)| *m).collect();
+            assert!(!free.is_empty(), "modules that import each other in a circle: {left:?}");
+            for m in free {
+                left.remove(m);
+                for used in left.values_mut() {
+                    used.remove(m);
+                }
+            }
+        }
+    }
 }

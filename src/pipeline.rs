@@ -4,18 +4,19 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::chain::{self, Context, Files, InstanceRole, Runtime, Subject, SubjectChain};
+use crate::chain::{self, Context, InstanceRole, Runtime, Subject, SubjectChain};
 use crate::coverage::{Coverage, GapReason};
 use crate::escape;
-use crate::finding::{self, Finding, Location, Pairing};
+use crate::finding::{self, Finding};
+use crate::hostfs::{FileText, Files, host_view};
 use crate::imds::{self, ImdsReport};
 use crate::matcher::Matcher;
 use crate::report::Report;
-use crate::scan::{ChunkScanner, LocatedMatch};
+use crate::scan;
 use crate::settings::{NetworkChecks, Settings};
 use crate::sources::procenv::{self, Process};
 use crate::sources::users::{self, User};
-use crate::sources::walk::{self, Root};
+use crate::sources::walk::{Root, RootKind};
 use crate::sts::{SigningKey, Sts, Verification};
 use crate::verdict;
 
@@ -26,7 +27,7 @@ const FILE_VARIABLES: &[&str] =
 pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
     let files = Files::new(&settings.host_root);
     let host_scan = settings.paths.is_empty();
-    let progress = settings.walk.progress.clone().map(|c| (crate::progress::show(c.clone()), c));
+    let progress = settings.scan.progress.clone().map(|c| (crate::progress::show(c.clone()), c));
     let mut report = std::thread::scope(|s| {
         // IMDS answers in milliseconds on EC2 and gives up within seconds
         // elsewhere: ask it while the sources are read.
@@ -50,19 +51,23 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
             Vec::new()
         } else if host_scan {
             let mut roots = crate::sources::host::plan(&settings.host_root, &users, &settings.plan, &files);
-            roots.extend(referenced_files(&processes).into_iter().map(|path| Root { path, named: false }));
+            roots.extend(
+                referenced_files(&processes, &files).into_iter().map(|path| Root { path, kind: RootKind::NamedByHost }),
+            );
             roots
         } else {
-            settings.paths.iter().map(|p| Root { path: p.clone(), named: true }).collect()
+            settings.paths.iter().map(|p| Root { path: p.clone(), kind: RootKind::Named }).collect()
         };
-        let walked = walk::scan_paths(&roots, &settings.walk, &settings.rules, matcher);
-        coverage.merge(walked.coverage);
-        coverage.roots =
-            if host_scan { vec![format!("host {}", escape::path(&settings.host_root))] } else { coverage.roots };
-        let mut findings = walked.findings;
-        let env_findings = scan_environments(&processes, settings, matcher, &mut coverage);
+        let scanned = scan::files::scan(&roots, &settings.walk, &settings.scan, matcher);
+        coverage.merge(scanned.coverage);
+        if host_scan {
+            coverage.roots = vec![format!("host {}", escape::path(&settings.host_root))];
+        }
+        let mut sightings = scanned.sightings;
+        sightings.extend(scan::process::scan(&processes, matcher, settings.scan.chunk_size, &mut coverage));
         coverage.processes_scanned = processes.len() as u64;
-        findings.extend(env_findings);
+        let (mut findings, ignored) = finding::from_sightings(sightings, &settings.rules);
+        coverage.ignored.add(ignored);
         let imds = imds.join().expect("the IMDS probe does not panic");
         let policy = verdict::Policy {
             expected: &settings.expected,
@@ -76,7 +81,7 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
         }
         let login_users: &[User] = if settings.users { &users } else { &[] };
         let chains = chains(&processes, &users, login_users, &files, &imds, &settings.host_root);
-        coverage.complete = !walked.timed_out && !coverage.gap_counts.contains_key(&GapReason::NotFound);
+        coverage.complete = !scanned.timed_out && !coverage.gap_counts.contains_key(&GapReason::NotFound);
         Report {
             hostname: hostname(),
             verdict: verdict::decide(&imds, &mut findings, &chains, &policy),
@@ -107,50 +112,22 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
     report
 }
 
-/// Files that processes point their SDK at through the environment.
-fn referenced_files(processes: &[Process]) -> Vec<PathBuf> {
+/// Files that processes point their SDK at through the environment, as
+/// the host sees them (symlinks resolved inside the host root).
+fn referenced_files(processes: &[Process], files: &Files) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for p in processes {
         for var in FILE_VARIABLES {
             if let Some(v) = p.environ.get(var).filter(|v| !v.is_empty()) {
                 let path = PathBuf::from(v);
-                out.push(if path.is_absolute() { path } else { p.cwd.clone().unwrap_or_default().join(path) });
+                let path = if path.is_absolute() { path } else { p.cwd.clone().unwrap_or_default().join(path) };
+                out.extend(files.resolve(&path));
             }
         }
     }
     out.sort();
     out.dedup();
     out
-}
-
-/// Scans each process's environment; the same credential in several
-/// processes of one service becomes one finding listing them.
-fn scan_environments(
-    processes: &[Process],
-    settings: &Settings,
-    matcher: &Matcher,
-    coverage: &mut Coverage,
-) -> Vec<Finding> {
-    let mut scanner = ChunkScanner::new(matcher, settings.walk.chunk_size);
-    let mut matches: Vec<LocatedMatch> = Vec::new();
-    let mut findings = Vec::new();
-    for p in processes {
-        matches.clear();
-        let stats = scanner.scan(p.environ.raw(), 0, &mut matches);
-        coverage.bytes_scanned += stats.bytes;
-        if matches.is_empty() {
-            continue;
-        }
-        let locate = |m: &LocatedMatch| Location::Process {
-            process: p.info.clone(),
-            variable: p.environ.name_of_record(m.line).unwrap_or_default(),
-        };
-        // An environment has no lines worth measuring: pair across all of it.
-        let (found, ignored) = finding::assemble(&matches, &settings.rules, Pairing::Lines(u64::MAX), locate);
-        coverage.ignored.add(ignored);
-        findings.extend(found);
-    }
-    finding::merge_by_fingerprint(findings)
 }
 
 /// Keys checked per scan with `--verify`; the rest are marked skipped.
@@ -247,8 +224,8 @@ fn chains(
         };
         out.push(SubjectChain { subject: Subject::Process(p.info.clone()), chain: chain::report(&ctx, runtime) });
     }
-    let read = |path: &Path| match files.read(&walk::host_view(root, path)) {
-        chain::FileText::Text(t) => Some(t),
+    let read = |path: &Path| match files.read(&host_view(root, path)) {
+        FileText::Text(t) => Some(t),
         _ => None,
     };
     for u in login_users.iter().filter(|u| u.is_person()) {

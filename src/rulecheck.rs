@@ -1,11 +1,12 @@
 //! Runs each rule's `examples` and `negative_examples` through the whole
 //! pipeline (matcher, placeholder filters, pairing), as a user's file would be.
 
-use crate::finding::{self, Finding, Location, Pairing};
+use crate::finding::{self, Finding};
+use crate::location::Location;
 use crate::matcher::Matcher;
 use crate::rules::RuleSet;
-use crate::scan::{ChunkScanner, DEFAULT_CHUNK_SIZE};
-use crate::sources::walk::PAIR_LINES;
+use crate::scan::pair::{self, Context};
+use crate::scan::{ChunkScanner, DEFAULT_CHUNK_SIZE, LocatedMatch, PAIR_LINES};
 
 /// One example that did not behave.
 #[derive(Debug)]
@@ -21,9 +22,9 @@ pub fn findings_in(rules: &RuleSet, matcher: &Matcher, text: &[u8]) -> Vec<Findi
     let mut scanner = ChunkScanner::new(matcher, DEFAULT_CHUNK_SIZE);
     let mut matches = Vec::new();
     scanner.scan(text, b'\n', &mut matches);
-    let locate =
-        |m: &crate::scan::LocatedMatch| Location::File { path: "example".into(), line: m.line, column: m.column };
-    finding::assemble(&matches, rules, Pairing::Lines(PAIR_LINES), locate).0
+    let locate = |m: &LocatedMatch| Location::File { path: "example".into(), line: m.line, column: m.column };
+    let (sightings, _) = pair::pair(&matches, PAIR_LINES, Context::Bytes(text), &locate);
+    finding::from_sightings(sightings, rules).0
 }
 
 /// Every rule example that gives no finding made (partly) by its rule, and

@@ -14,7 +14,7 @@ use crate::cli::{ColorChoice, EndpointMode, ScanArgs, SourceKind};
 use crate::imds::{IPV4_ENDPOINT, IPV6_ENDPOINT, ImdsOptions};
 use crate::report::Format;
 use crate::rules::RuleSet;
-use crate::scan::DEFAULT_CHUNK_SIZE;
+use crate::scan::{DEFAULT_CHUNK_SIZE, ScanOptions};
 use crate::sources::host::PlanOptions;
 use crate::sources::walk::WalkOptions;
 use crate::verdict::{self, DEFAULT_FAIL_ON, Expected, FailOn, PlatformFile};
@@ -103,6 +103,7 @@ pub struct Settings {
     pub format: Format,
     pub rules: RuleSet,
     pub walk: WalkOptions,
+    pub scan: ScanOptions,
     pub imds: ImdsOptions,
     pub fail_on: Vec<FailOn>,
     pub expected: Vec<Expected>,
@@ -177,6 +178,7 @@ impl Settings {
             true => args.paths.is_empty() || k == SourceKind::Files,
             false => args.sources.contains(&k),
         };
+        let deadline = args.max_seconds.map(|s| started + Duration::from_secs(s));
         let mut include = config.include.clone();
         include.extend(args.include.iter().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())));
         Ok(Settings {
@@ -188,7 +190,6 @@ impl Settings {
             format: if args.summary { Format::Summary } else { args.format },
             rules,
             walk: WalkOptions {
-                host_root: host_root.clone(),
                 prune: PSEUDO_DIRS.iter().map(|d| host_root.join(d)).collect(),
                 exclude,
                 one_file_system: !args.cross_filesystems,
@@ -197,8 +198,12 @@ impl Settings {
                     (None, true) => std::thread::available_parallelism().map_or(DEFAULT_THREADS, |n| n.get()),
                     (None, false) => DEFAULT_THREADS,
                 },
+                deadline,
+            },
+            scan: ScanOptions {
+                host_root: host_root.clone(),
                 chunk_size: args.chunk_size.map_or(DEFAULT_CHUNK_SIZE, |c| c as usize),
-                deadline: args.max_seconds.map(|s| started + Duration::from_secs(s)),
+                deadline,
                 progress: std::io::stderr().is_terminal().then(Default::default),
             },
             imds: {

@@ -12,7 +12,7 @@ use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, si
 use aws_sigv4::sign::v4;
 use serde::Serialize;
 
-use crate::finding::Secret;
+use crate::credential::Secret;
 
 /// Largest STS response read.
 const MAX_BODY: u64 = 64 * 1024;

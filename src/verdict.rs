@@ -250,6 +250,7 @@ pub fn decide(imds: &ImdsReport, findings: &mut [Finding], chains: &[SubjectChai
         // STS saying the pair does not work settles it: not live.
         let refused = matches!(f.verification, Some(crate::sts::Verification::Invalid { .. }));
         a.live = f.has_secret() && a.expected.is_none() && a.acknowledged.is_none() && !refused;
+        f.severity = if f.has_secret() { f.rule_severity } else { crate::finding::lower(f.rule_severity) };
         f.assessment = a;
     }
     // Link each key to the processes and users whose chain resolves to it.

@@ -1,14 +1,16 @@
-//! The matcher and chunked reader on arbitrary bytes: no panic, and the
-//! same matches (offsets, lines, columns) whatever the chunk size.
+//! The matcher, chunked reader and pairing on arbitrary bytes: no panic,
+//! and the same matches (offsets, lines, columns) whatever the chunk size.
 #![no_main]
 
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
-use rolecall::finding::{self, Location, Pairing};
+use rolecall::finding;
+use rolecall::location::Location;
 use rolecall::matcher::Matcher;
 use rolecall::rules::RuleSet;
-use rolecall::scan::ChunkScanner;
+use rolecall::scan::pair::{self, Context};
+use rolecall::scan::{ChunkScanner, LocatedMatch};
 
 static RULES: LazyLock<RuleSet> = LazyLock::new(|| RuleSet::embedded().unwrap());
 static MATCHER: LazyLock<Matcher> = LazyLock::new(|| Matcher::new(&RULES).unwrap());
@@ -18,8 +20,9 @@ fn scan(data: &[u8], chunk: usize) -> Vec<(u64, u64, u64)> {
     let mut out = Vec::new();
     let stats = s.scan(data, b'\n', &mut out);
     assert_eq!(stats.bytes, data.len() as u64);
-    let locate = |m: &rolecall::scan::LocatedMatch| Location::File { path: "f".into(), line: m.line, column: m.column };
-    let _ = finding::assemble(&out, &RULES, Pairing::Lines(5), locate);
+    let locate = |m: &LocatedMatch| Location::File { path: "f".into(), line: m.line, column: m.column };
+    let (sightings, _) = pair::pair(&out, 5, Context::Bytes(data), &locate);
+    let _ = finding::from_sightings(sightings, &RULES);
     out.iter().map(|m| (m.offset, m.line, m.column)).collect()
 }
 

@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{Context, FileText, Sdk, Source, container_uri, display, instance_role, key_of, v1_disabled};
+use super::{Context, Sdk, Source, container_uri, display, instance_role, key_of, v1_disabled};
 use crate::awsconfig::{ConfigProfiles, Ini, Options};
-use crate::finding::KeyId;
+use crate::credential::KeyId;
+use crate::hostfs::FileText;
 
 /// Loaded shared files for one resolution.
 struct Shared {

@@ -7,20 +7,17 @@ mod js_sdk;
 mod rust_sdk;
 mod sdk_common;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use serde::Serialize;
 
 use crate::awsconfig::Options;
+use crate::credential::KeyId;
 use crate::environ::Environ;
-use crate::finding::KeyId;
+use crate::hostfs::Files;
 use crate::imds::{ImdsState, RoleStatus};
-
-/// The largest shared config file read.
-const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// Where the SDK gets its credentials.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -197,110 +194,6 @@ impl InstanceRole {
         InstanceRole {
             attached: matches!(role, RoleStatus::Attached { .. }),
             v1_only: matches!(state, ImdsState::HopLimit | ImdsState::V1Only),
-        }
-    }
-}
-
-/// Reads the files an SDK would read, as the process sees them: inside the
-/// host root, following symlinks the way `open` would (re-rooted), only
-/// regular files, at most 1 MiB. Results are cached per path.
-pub struct Files {
-    root: PathBuf,
-    cache: Mutex<HashMap<PathBuf, FileText>>,
-}
-
-/// A file as an SDK would find it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FileText {
-    /// Absent, or not a regular file (`os.path.isfile` is false).
-    Missing,
-    /// Not readable, not UTF-8, or larger than 1 MiB; the reason says which.
-    Unreadable(String),
-    Text(String),
-}
-
-impl Files {
-    pub fn new(root: &Path) -> Files {
-        Files { root: root.to_path_buf(), cache: Mutex::new(HashMap::new()) }
-    }
-
-    /// `path` as the process sees it, mapped into the host root with every
-    /// symlink resolved inside the root. None for a loop or a dangling link.
-    pub fn resolve(&self, path: &Path) -> Option<PathBuf> {
-        let mut pending: Vec<std::ffi::OsString> = path
-            .components()
-            .rev()
-            .filter_map(|c| match c {
-                std::path::Component::Normal(n) => Some(n.to_os_string()),
-                std::path::Component::ParentDir => Some("..".into()),
-                _ => None,
-            })
-            .collect();
-        let mut cur = self.root.clone();
-        let mut hops = 0;
-        while let Some(part) = pending.pop() {
-            if part == ".." {
-                if cur != self.root {
-                    cur.pop();
-                }
-                continue;
-            }
-            let next = cur.join(&part);
-            match std::fs::symlink_metadata(&next) {
-                Ok(m) if m.file_type().is_symlink() => {
-                    hops += 1;
-                    if hops > 40 {
-                        return None;
-                    }
-                    let target = std::fs::read_link(&next).ok()?;
-                    if target.is_absolute() {
-                        cur = self.root.clone();
-                    }
-                    for c in target.components().rev() {
-                        match c {
-                            std::path::Component::Normal(n) => pending.push(n.to_os_string()),
-                            std::path::Component::ParentDir => pending.push("..".into()),
-                            _ => {}
-                        }
-                    }
-                }
-                _ => cur = next,
-            }
-        }
-        Some(cur)
-    }
-
-    pub fn read(&self, path: &Path) -> FileText {
-        if let Some(hit) = self.cache.lock().unwrap().get(path) {
-            return hit.clone();
-        }
-        let text = self.read_uncached(path);
-        self.cache.lock().unwrap().insert(path.to_path_buf(), text.clone());
-        text
-    }
-
-    fn read_uncached(&self, path: &Path) -> FileText {
-        let Some(real) = self.resolve(path) else { return FileText::Missing };
-        match std::fs::metadata(&real) {
-            Ok(m) if m.is_file() => {}
-            _ => return FileText::Missing,
-        }
-        let (file, size) = match crate::scan::open_regular(&real) {
-            Ok(f) => f,
-            Err(crate::scan::OpenError::NotRegular) => return FileText::Missing,
-            Err(crate::scan::OpenError::Io(e)) => return FileText::Unreadable(e.to_string()),
-        };
-        if size > MAX_CONFIG_BYTES {
-            return FileText::Unreadable(format!("larger than {} KiB", MAX_CONFIG_BYTES / 1024));
-        }
-        let mut bytes = Vec::new();
-        use std::io::Read;
-        if let Err(e) = file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes) {
-            return FileText::Unreadable(e.to_string());
-        }
-        match String::from_utf8(bytes) {
-            Ok(t) => FileText::Text(t),
-            Err(_) => FileText::Unreadable("not UTF-8".into()),
         }
     }
 }
@@ -494,10 +387,10 @@ impl Runtime {
             return Runtime::Java;
         }
         let Some(image) = image else { return Runtime::Unknown };
-        let Ok((file, _)) = crate::scan::open_process_exe(image) else { return Runtime::Unknown };
+        let Ok(opened) = crate::hostfs::open_process_exe(image) else { return Runtime::Unknown };
         let mut head = Vec::new();
         use std::io::Read;
-        if file.take(8 << 20).read_to_end(&mut head).is_err() || !head.starts_with(b"\x7fELF") {
+        if opened.file.take(8 << 20).read_to_end(&mut head).is_err() || !head.starts_with(b"\x7fELF") {
             return Runtime::Unknown;
         }
         if memchr::memmem::find(&head, b"\xff Go buildinf:").is_some()
@@ -541,7 +434,7 @@ pub fn report(ctx: &Context, runtime: impl FnOnce() -> Runtime) -> ChainReport {
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Subject {
     /// A running process, with its own environment.
-    Process(crate::sources::procenv::ProcessInfo),
+    Process(crate::location::ProcessInfo),
     /// A user's login shell: HOME and the AWS_* variables its startup files export.
     User { name: String, uid: u32, home: String },
 }

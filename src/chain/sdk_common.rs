@@ -4,9 +4,10 @@
 
 use std::path::PathBuf;
 
-use super::{Context, FileText, Sdk, Source, container_uri, display, instance_role, key_of};
+use super::{Context, Sdk, Source, container_uri, display, instance_role, key_of};
 use crate::awsconfig::{self, Options, SdkProfiles};
-use crate::finding::KeyId;
+use crate::credential::KeyId;
+use crate::hostfs::FileText;
 
 /// The profile options that make a profile an IAM Identity Center (SSO) one.
 pub(super) const SSO_OPTIONS: [&str; 5] =

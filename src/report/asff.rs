@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use serde_json::{Value, json};
 
 use super::Report;
-use crate::finding::{Finding, Location};
+use crate::finding::Finding;
 use crate::imds::RoleStatus;
 use crate::rules::Severity;
 use crate::verdict::VerdictKind;
@@ -151,10 +151,7 @@ fn finding(f: &Finding, base: &Base) -> Value {
     };
     let severity = if a.live { label(f.severity) } else { "INFORMATIONAL" };
     let key = f.key_id.as_ref().map(|k| k.to_string()).unwrap_or_else(|| "secret access key".into());
-    let place = match &f.location {
-        Location::File { path, line, .. } => format!("{}:{line}", crate::escape::path(path)),
-        Location::Process { process, variable } => format!("{variable} of pid {} ({})", process.pid, process.command),
-    };
+    let place = f.location.place();
     let mut description = format!("{} {key} found at {place}.", f.kind);
     if let Some(why) = a.expected.as_ref().or(a.acknowledged.as_ref()) {
         description.push_str(&format!(" Not counted: {why}."));

@@ -74,15 +74,7 @@ pub fn content(report: &Report) -> BTreeMap<&'static str, String> {
     keys.sort();
     keys.dedup();
     c.insert("StaticKeyIds", cap(keys.join(";")));
-    let mut places: Vec<String> = live
-        .iter()
-        .map(|f| match &f.location {
-            crate::finding::Location::File { path, .. } => crate::escape::path(path),
-            crate::finding::Location::Process { process, variable } => {
-                format!("{}:{variable}", process.unit.clone().or_else(|| process.exe.clone()).unwrap_or_default())
-            }
-        })
-        .collect();
+    let mut places: Vec<String> = live.iter().map(|f| f.location.stable_place()).collect();
     places.sort();
     places.dedup();
     c.insert("Locations", cap(places.join(";")));

@@ -11,10 +11,11 @@ use super::Report;
 use crate::chain::SubjectChain;
 use crate::coverage::Coverage;
 use crate::escape;
-use crate::finding::{Assessment, Finding, Kind, Location};
+use crate::finding::{Assessment, Finding, Kind};
 use crate::imds::{Identity, ImdsState, RoleStatus};
+use crate::location::{Location, ProcessInfo};
 use crate::rules::Severity;
-use crate::sources::procenv::ProcessInfo;
+
 use crate::verdict::Verdict;
 
 /// Bumped when a field changes meaning or disappears; adding fields does not bump it.
@@ -93,6 +94,10 @@ pub(crate) struct FindingView<'a> {
     /// 16 hex digits of SHA-256 of the secret; never the secret.
     secret_fingerprint: Option<&'a str>,
     has_session_token: bool,
+    /// How the secret was found to belong to the key ID (null without a secret).
+    paired_by: Option<crate::scan::PairedBy>,
+    /// Each AWS SDK model that would load the credential, and from where.
+    loaded_by: &'a [String],
     /// Decoded offline from the key ID (new-generation keys only): inferred, not authoritative.
     account_id: Option<String>,
     location: LocationView<'a>,
@@ -126,7 +131,15 @@ pub(crate) enum LocationView<'a> {
     Process {
         #[serde(flatten)]
         process: &'a ProcessInfo,
+        /// The variable's name (escaped; an entry without `=` is shown redacted).
         variable: &'a str,
+    },
+    /// An argument of a process's command line.
+    CommandLine {
+        #[serde(flatten)]
+        process: &'a ProcessInfo,
+        /// The argument's index (0 is the program).
+        argument: u32,
     },
 }
 
@@ -141,12 +154,17 @@ impl<'a> FindingView<'a> {
             has_secret: f.has_secret(),
             secret_fingerprint: f.secret.as_ref().map(|s| s.fingerprint()),
             has_session_token: f.session_token.is_some(),
+            paired_by: f.paired_by,
+            loaded_by: &f.loaded_by,
             account_id: f.account().map(|a| a.to_string()),
             location: match &f.location {
                 Location::File { path, line, column } => {
                     LocationView::File { path: escape::path(path), line: *line, column: *column }
                 }
                 Location::Process { process, variable } => LocationView::Process { process, variable },
+                Location::CommandLine { process, argument } => {
+                    LocationView::CommandLine { process, argument: *argument }
+                }
             },
             processes: &f.processes,
             used_by: &f.used_by,

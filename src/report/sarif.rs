@@ -7,7 +7,8 @@ use std::io;
 use serde_json::{Value, json};
 
 use super::Report;
-use crate::finding::{Finding, Location};
+use crate::finding::Finding;
+use crate::location::Location;
 use crate::rules::Severity;
 
 const IMDSV1_RULE: &str = "rolecall.imdsv1-allowed";
@@ -44,18 +45,22 @@ fn location(f: &Finding) -> (Value, &'static str) {
                 "file",
             )
         }
-        Location::Process { process, variable } => {
-            let who =
-                process.unit.clone().or_else(|| process.exe.clone()).unwrap_or_else(|| format!("pid {}", process.pid));
-            (
-                json!([{ "logicalLocations": [{
-                    "name": variable,
-                    "fullyQualifiedName": format!("process://{}/{who}/env/{variable}", process.pid),
-                    "kind": "variable",
-                }]}]),
-                "process",
-            )
-        }
+        Location::Process { process, variable } => (
+            json!([{ "logicalLocations": [{
+                "name": variable,
+                "fullyQualifiedName": format!("process://{}/{}/env/{variable}", process.pid, process.service()),
+                "kind": "variable",
+            }]}]),
+            "process",
+        ),
+        Location::CommandLine { process, argument } => (
+            json!([{ "logicalLocations": [{
+                "name": format!("argv[{argument}]"),
+                "fullyQualifiedName": format!("process://{}/{}/argv/{argument}", process.pid, process.service()),
+                "kind": "parameter",
+            }]}]),
+            "process",
+        ),
     }
 }
 

@@ -7,8 +7,9 @@ use super::{Report, Style};
 use crate::chain::{Runtime, Shadowing, Source, SubjectChain};
 use crate::coverage::Coverage;
 use crate::escape;
-use crate::finding::{AccountRelation, Finding, Kind, Location};
+use crate::finding::{AccountRelation, Finding, Kind};
 use crate::imds::RoleStatus;
+use crate::location::Location;
 use crate::rules::Severity;
 
 struct Paint<'a> {
@@ -231,24 +232,26 @@ fn write_finding(out: &mut dyn io::Write, paint: &Paint, n: usize, f: &Finding, 
 }
 
 fn where_text(loc: &Location) -> String {
-    match loc {
+    let (what, p) = match loc {
         Location::File { path, line, column } => {
-            format!("{}:{line}:{column}", escape::terminal(&escape::path(path)))
+            return format!("{}:{line}:{column}", escape::terminal(&escape::path(path)));
         }
-        Location::Process { process: p, variable } => {
-            let mut s = format!("{variable} in the environment of pid {} ({})", p.pid, escape::terminal(&p.command));
-            if let Some(u) = &p.user {
-                s.push_str(&format!(", user {u}"));
-            }
-            if let Some(unit) = &p.unit {
-                s.push_str(&format!(", unit {}", escape::terminal(unit)));
-            }
-            if let Some(c) = &p.container {
-                s.push_str(&format!(", container {}", &c[..c.len().min(12)]));
-            }
-            s
+        Location::Process { process, variable } => {
+            (format!("{} in the environment", escape::terminal(variable)), process)
         }
+        Location::CommandLine { process, argument } => (format!("argument {argument} of the command line"), process),
+    };
+    let mut s = format!("{what} of pid {} ({})", p.pid, escape::terminal(&p.command));
+    if let Some(u) = &p.user {
+        s.push_str(&format!(", user {}", escape::terminal(u)));
     }
+    if let Some(unit) = &p.unit {
+        s.push_str(&format!(", unit {}", escape::terminal(unit)));
+    }
+    if let Some(c) = &p.container {
+        s.push_str(&format!(", container {}", escape::terminal(&c[..c.len().min(12)])));
+    }
+    s
 }
 
 /// What an operator should do about a finding.
@@ -256,6 +259,10 @@ fn advice(f: &Finding) -> String {
     let in_account = f.account().map(|a| format!(" in account {a}")).unwrap_or_default();
     let here = match &f.location {
         Location::File { .. } => "remove it from this file".to_string(),
+        Location::CommandLine { .. } => {
+            "remove it from the command line the process is started with (its unit, script or container spec)"
+                .to_string()
+        }
         Location::Process { process, .. } => match (&process.container, &process.unit) {
             (Some(_), _) => {
                 "remove it from the container's environment (its image, compose file or task definition)".to_string()

@@ -6,9 +6,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::chain::Files;
+use crate::hostfs::{Files, host_view};
 use crate::sources::users::{SHELL_STARTUP, User};
-use crate::sources::walk::{Root, host_view};
+use crate::sources::walk::{Root, RootKind};
 
 /// Directories walked whole on every host.
 pub const SYSTEM_DIRS: &[&str] = &[
@@ -78,10 +78,10 @@ pub fn in_root(files: &Files, root: &Path, path: &Path) -> PathBuf {
 
 /// Every root a host scan walks.
 pub fn plan(root: &Path, users: &[User], opts: &PlanOptions, files: &Files) -> Vec<Root> {
-    let default = |p: &Path| Root { path: in_root(files, root, p), named: false };
+    let default = |p: &Path| Root { path: in_root(files, root, p), kind: RootKind::Default };
     let mut roots: BTreeSet<Root> = BTreeSet::new();
     if opts.full {
-        roots.insert(Root { path: root.to_path_buf(), named: false });
+        roots.insert(Root { path: root.to_path_buf(), kind: RootKind::Default });
     }
     for d in SYSTEM_DIRS {
         roots.insert(default(&Path::new("/").join(d)));
@@ -117,7 +117,7 @@ pub fn environment_files(root: &Path, files: &Files) -> Vec<PathBuf> {
     for dir in UNIT_DIRS {
         let Some(dir) = files.resolve(&Path::new("/").join(dir)) else { continue };
         for unit in unit_files(&dir) {
-            if let crate::chain::FileText::Text(text) = files.read(&host_view(root, &unit)) {
+            if let crate::hostfs::FileText::Text(text) = files.read(&host_view(root, &unit)) {
                 out.extend(parse_environment_files(&text));
             }
         }

@@ -5,38 +5,22 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
-
 use crate::coverage::{Coverage, GapReason};
+use crate::credential;
 use crate::environ::{Environ, MAX_ENVIRON};
 use crate::escape;
+use crate::location::ProcessInfo;
 
 /// A command line is cut to this many characters in reports.
 const MAX_COMMAND: usize = 300;
 
-/// One process, as reports name it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
-pub struct ProcessInfo {
-    pub pid: u32,
-    /// The command line, escaped and cut to 300 characters.
-    pub command: String,
-    /// The executable, escaped; " (deleted)" when replaced since it started.
-    pub exe: Option<String>,
-    pub uid: u32,
-    pub user: Option<String>,
-    /// The systemd unit (service or scope) the process belongs to.
-    pub unit: Option<String>,
-    /// The container ID (Docker, containerd, CRI-O, Podman), when containerised.
-    pub container: Option<String>,
-    /// When the process started (RFC 3339, UTC).
-    pub start_time: Option<String>,
-}
-
-/// A process and its environment.
+/// A process, its environment and its command line.
 #[derive(Debug)]
 pub struct Process {
     pub info: ProcessInfo,
     pub environ: Environ,
+    /// The command line's arguments, NUL-separated as in `/proc/<pid>/cmdline`.
+    pub argv: Environ,
     /// The executable's path, readable through `/proc/<pid>/exe`.
     pub exe_path: Option<PathBuf>,
     pub cwd: Option<PathBuf>,
@@ -94,9 +78,16 @@ fn read_process(
         return Ok(None);
     }
     let exe_path = std::fs::read_link(dir.join("exe")).ok();
-    let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
-    let mut command =
-        escape::bytes(&cmdline.split(|&b| b == 0).filter(|a| !a.is_empty()).collect::<Vec<_>>().join(&b' '));
+    let mut cmdline = Vec::new();
+    if let Ok(f) = std::fs::File::open(dir.join("cmdline")) {
+        f.take(MAX_ENVIRON as u64).read_to_end(&mut cmdline)?;
+    }
+    let argv = Environ::from_raw(cmdline);
+    // Only the program and its arguments with every secret replaced by its fingerprint.
+    let joined = zeroize::Zeroizing::new(
+        argv.raw().split(|&b| b == 0).filter(|a| !a.is_empty()).collect::<Vec<_>>().join(&b' '),
+    );
+    let mut command = credential::redact(&escape::bytes(&joined));
     if command.is_empty() {
         command = std::fs::read_to_string(dir.join("comm")).map(|c| format!("[{}]", c.trim())).unwrap_or_default();
     }
@@ -110,7 +101,7 @@ fn read_process(
         info: ProcessInfo {
             pid,
             command,
-            exe: exe_path.as_deref().map(escape::path),
+            exe: exe_path.as_deref().map(|p| credential::redact(&escape::path(p))),
             uid,
             user: users(uid),
             unit,
@@ -118,6 +109,7 @@ fn read_process(
             start_time,
         },
         environ,
+        argv,
         exe_path: Some(dir.join("exe")),
         cwd: std::fs::read_link(dir.join("cwd")).ok(),
     }))

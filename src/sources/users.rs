@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::environ::Environ;
 
 /// Largest passwd file read.
-const MAX_PASSWD: u64 = 16 * 1024 * 1024;
+const MAX_PASSWD: u64 = crate::hostfs::MAX_CONFIG_BYTES;
 
 /// One account.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -47,16 +47,10 @@ pub fn parse_passwd(text: &str) -> Vec<User> {
 /// The accounts of the host under `root`, or an error saying why none could be read.
 pub fn load(root: &Path) -> Result<Vec<User>, String> {
     let path = root.join("etc/passwd");
-    let (file, size) = crate::scan::open_regular(&path).map_err(|e| match e {
-        crate::scan::OpenError::NotRegular => format!("{}: not a regular file", path.display()),
-        crate::scan::OpenError::Io(e) => format!("{}: {e}", path.display()),
-    })?;
-    if size > MAX_PASSWD {
-        return Err(format!("{}: larger than 16 MiB", path.display()));
-    }
+    let opened = crate::hostfs::open_untrusted(&path, MAX_PASSWD).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut bytes = Vec::new();
     use std::io::Read;
-    file.take(MAX_PASSWD).read_to_end(&mut bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    opened.file.take(MAX_PASSWD).read_to_end(&mut bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(parse_passwd(&String::from_utf8_lossy(&bytes)))
 }
 

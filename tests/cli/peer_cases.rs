@@ -33,7 +33,7 @@ struct Verdict {
 }
 
 fn sha(text: &str) -> String {
-    rolecall::finding::short_hash(&[text.as_bytes()])
+    rolecall::credential::short_hash(&[text.as_bytes()])
 }
 
 fn peer_cases() -> Vec<PeerCase> {

@@ -1,20 +1,20 @@
 //! Streams one input through the matcher in fixed-size chunks that overlap,
 //! so memory stays bounded and a match across a chunk boundary is found once,
-//! with its line and column.
+//! with its line and column. Examples and placeholders are dropped here,
+//! before the per-input cap, so that no number of them can hide a real key.
 
-use std::fs::File;
 use std::io::{self, Read};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
-use std::path::Path;
 
-use crate::finding::Secret;
+use crate::coverage::Ignored;
+use crate::credential::{self, Screen, Secret};
 use crate::matcher::{Matcher, RawMatch, Scratch};
 use crate::rules::Capture;
 
 /// Default bytes read per chunk.
 pub const DEFAULT_CHUNK_SIZE: usize = 256 * 1024;
 
-/// Matches kept per input; past this, matches are counted, not kept.
+/// Matches kept per input (after examples and placeholders are dropped);
+/// past this, matches are counted, not kept, and the input is a coverage gap.
 pub const MAX_MATCHES_PER_INPUT: usize = 10_000;
 
 /// A match placed in its input.
@@ -38,6 +38,8 @@ pub struct InputStats {
     pub bytes: u64,
     /// Matches found beyond [`MAX_MATCHES_PER_INPUT`] and not kept.
     pub dropped_matches: u64,
+    /// Examples and placeholders seen and dropped.
+    pub ignored: Ignored,
     /// A read error that ended the input early; what was read before it was scanned.
     pub error: Option<io::Error>,
     /// The deadline passed before the end of the input; what was read was scanned.
@@ -146,11 +148,33 @@ impl<'m> ChunkScanner<'m> {
             let hi = if eof { base + len as u64 } else { base + (len - overlap) as u64 };
             self.raw.clear();
             self.matcher.find(&self.buf[..len], &mut self.scratch, &mut self.raw);
-            self.raw.sort_unstable_by_key(|m| (m.start, m.rule));
+            self.raw.sort_unstable_by_key(|m| (m.start, m.capture, m.rule));
+            let mut previous: Option<(usize, Capture)> = None;
             for m in &self.raw {
                 let at = base + m.start as u64;
                 if at < lo || at >= hi {
                     continue;
+                }
+                // Two rules may capture the same value at the same place.
+                if previous.replace((m.start, m.capture)) == Some((m.start, m.capture)) {
+                    continue;
+                }
+                let value = &self.buf[m.start..m.end];
+                let screen = match m.capture {
+                    Capture::KeyId => credential::screen_key_id(value),
+                    Capture::Secret => credential::screen_secret(value),
+                    Capture::SessionToken => credential::screen_token(value),
+                };
+                match screen {
+                    Screen::Example => {
+                        stats.ignored.examples += 1;
+                        continue;
+                    }
+                    Screen::Placeholder => {
+                        stats.ignored.placeholders += 1;
+                        continue;
+                    }
+                    Screen::Keep => {}
                 }
                 if kept >= MAX_MATCHES_PER_INPUT {
                     stats.dropped_matches += 1;
@@ -160,7 +184,7 @@ impl<'m> ChunkScanner<'m> {
                 out.push(LocatedMatch {
                     rule: m.rule,
                     capture: m.capture,
-                    value: Secret::new(&self.buf[m.start..m.end]),
+                    value: Secret::new(value),
                     offset: at,
                     line: lines.line,
                     column: (at - lines.line_start.min(at)) + 1,
@@ -187,46 +211,6 @@ impl<'m> ChunkScanner<'m> {
             lo = hi;
         }
     }
-}
-
-/// Why a path was not opened for reading.
-#[derive(Debug)]
-pub enum OpenError {
-    /// Not a regular file when opened (a FIFO, socket or device swapped in).
-    NotRegular,
-    Io(io::Error),
-}
-
-/// Opens a regular file for reading without side effects: no following a
-/// final symlink, no blocking on a FIFO, no controlling terminal, and no
-/// access-time update where the kernel allows it. Returns the file and its
-/// size at open.
-pub fn open_regular(path: &Path) -> Result<(File, u64), OpenError> {
-    open_checked(path, libc::O_NOFOLLOW)
-}
-
-/// [`open_regular`] through a final symlink: only for `/proc/<pid>/exe`,
-/// the kernel's link to a process's executable (which may be deleted, or
-/// in another mount namespace, and is reachable only through that link).
-pub fn open_process_exe(path: &Path) -> Result<(File, u64), OpenError> {
-    open_checked(path, 0)
-}
-
-fn open_checked(path: &Path, nofollow: i32) -> Result<(File, u64), OpenError> {
-    let base = nofollow | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
-    let open = |flags: i32| std::fs::OpenOptions::new().read(true).custom_flags(flags).open(path);
-    // O_NOATIME is refused (EPERM) on files we do not own unless we hold CAP_FOWNER.
-    let file = match open(base | libc::O_NOATIME) {
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => open(base),
-        other => other,
-    }
-    .map_err(OpenError::Io)?;
-    let meta = file.metadata().map_err(OpenError::Io)?;
-    let ft = meta.file_type();
-    if !ft.is_file() || ft.is_fifo() || ft.is_socket() || ft.is_block_device() || ft.is_char_device() {
-        return Err(OpenError::NotRegular);
-    }
-    Ok((file, meta.size()))
 }
 
 #[cfg(test)]
