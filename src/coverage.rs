@@ -146,7 +146,9 @@ pub struct Coverage {
     pub ignored: Ignored,
     /// Wall-clock time of the scan in milliseconds.
     pub elapsed_ms: u64,
-    /// False when the scan stopped early (time limit) or could not start somewhere asked for.
+    /// False when something that could hold a live credential was not (fully)
+    /// read: the time limit, a cap, an unreadable file or process, a path
+    /// that was asked for and does not exist. Files that vanished do not count.
     pub complete: bool,
 }
 
@@ -169,6 +171,22 @@ impl Coverage {
 
     pub fn gaps_total(&self) -> u64 {
         self.gap_counts.values().sum()
+    }
+
+    /// Whether anything that could hold a live credential went unread.
+    pub fn has_unread(&self) -> bool {
+        self.gap_counts.keys().any(|r| r.leaves_scan_incomplete())
+    }
+
+    /// What was not read, by reason: "time limit reached: 1, permission denied: 3".
+    pub fn incompleteness(&self) -> String {
+        let parts: Vec<String> = self
+            .gap_counts
+            .iter()
+            .filter(|(r, _)| r.leaves_scan_incomplete())
+            .map(|(r, n)| format!("{r}: {n}"))
+            .collect();
+        if parts.is_empty() { "the time limit was reached".to_string() } else { parts.join(", ") }
     }
 
     /// Folds another thread's coverage into this one.

@@ -174,6 +174,57 @@ pub fn from_sightings(sightings: Vec<Sighting>, rules: &RuleSet) -> (Vec<Finding
     (merge_by_fingerprint(findings), ignored)
 }
 
+/// Joins what the SDK models would load with what the scan found: a
+/// finding of the same key ID in the same place gets the secret (when the
+/// scan did not pair one) and says who loads it; a pair the scan did not
+/// see at all becomes a finding of its own.
+pub fn merge_loaded(findings: &mut Vec<Finding>, loaded: Vec<(Sighting, String)>) {
+    let mut index: HashMap<(Option<KeyId>, Vec<u8>), usize> =
+        findings.iter().enumerate().map(|(i, f)| ((f.key_id.clone(), f.location.identity()), i)).collect();
+    for (sighting, by) in loaded {
+        let key = (sighting.key_id.clone(), sighting.location.identity());
+        let i = match index.get(&key) {
+            Some(&i) => {
+                let f = &mut findings[i];
+                if f.secret.is_none() {
+                    f.secret = sighting.secret;
+                    f.session_token = f.session_token.take().or(sighting.token);
+                    f.paired_by = Some(PairedBy::SdkModel);
+                    f.fingerprint = fingerprint(f.kind, f.key_id.as_ref(), f.secret.as_ref(), &f.location);
+                }
+                if let Some(p) = sighting.location.process().filter(|p| !f.processes.iter().any(|q| q.pid == p.pid)) {
+                    f.processes.push(p.clone());
+                    f.processes.sort();
+                }
+                i
+            }
+            None => {
+                let severity = match sighting.key_id.as_ref().map(KeyId::kind) {
+                    Some(KeyIdKind::LongTerm) => Severity::High,
+                    _ => Severity::Medium,
+                };
+                findings.push(Finding::new(Vec::new(), severity, sighting));
+                index.insert(key, findings.len() - 1);
+                findings.len() - 1
+            }
+        };
+        if !findings[i].loaded_by.contains(&by) {
+            findings[i].loaded_by.push(by);
+        }
+    }
+}
+
+/// Stable across runs: kind, key ID, secret fingerprint and where.
+fn fingerprint(kind: Kind, key_id: Option<&KeyId>, secret: Option<&Secret>, location: &Location) -> String {
+    short_hash(&[
+        b"rolecall/finding/1",
+        format!("{kind:?}").as_bytes(),
+        key_id.map_or("", |k| k.as_str()).as_bytes(),
+        secret.map_or("", |s| s.fingerprint()).as_bytes(),
+        &location.identity(),
+    ])
+}
+
 impl Finding {
     /// A finding of `sighting`, found by the rules `rules` (the first is its
     /// rule; none means an SDK model found it).
@@ -184,13 +235,7 @@ impl Finding {
             Some(KeyIdKind::Temporary) => Kind::Temporary,
             None => Kind::SecretOnly,
         };
-        let fingerprint = short_hash(&[
-            b"rolecall/finding/1",
-            format!("{kind:?}").as_bytes(),
-            key_id.as_ref().map_or("", |k| k.as_str()).as_bytes(),
-            secret.as_ref().map_or("", |s| s.fingerprint()).as_bytes(),
-            &location.identity(),
-        ]);
+        let fingerprint = fingerprint(kind, key_id.as_ref(), secret.as_ref(), &location);
         let rules = if rules.is_empty() { vec![SDK_RULE.to_string()] } else { rules };
         Finding {
             rule: rules[0].clone(),

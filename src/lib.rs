@@ -178,8 +178,16 @@ fn check_rules(rules: &rules::RuleSet) -> Result<Outcome> {
         let what = if f.expected_finding { "example gave no finding" } else { "negative example gave a finding" };
         writeln!(out, "{}: {what}: {}", f.rule, escape::terminal(&f.example))?;
     }
-    let examples: usize = rules.rules.iter().map(|r| r.spec.examples.len() + r.spec.negative_examples.len()).sum();
-    writeln!(out, "{} rules, {examples} examples, {} failures", rules.rules.len(), failures.len())?;
+    let examples: usize =
+        rules.rules.iter().map(|r| r.spec.examples.len() + r.spec.negative_examples.len()).sum::<usize>()
+            + rules.pairings.iter().map(|p| p.examples.len() + p.negative_examples.len()).sum::<usize>();
+    writeln!(
+        out,
+        "{} rules, {} pairings, {examples} examples, {} failures",
+        rules.rules.len(),
+        rules.pairings.len(),
+        failures.len()
+    )?;
     Ok(if failures.is_empty() { Outcome::Clean } else { Outcome::Findings })
 }
 

@@ -4,25 +4,25 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::chain::{self, Context, InstanceRole, Runtime, Subject, SubjectChain};
+use crate::chain::{self, Context, InstanceRole, Runtime, Subject, SubjectChain, loadable};
 use crate::coverage::{Coverage, GapReason};
+use crate::credential::{KeyId, Secret};
+use crate::environ::Environ;
 use crate::escape;
 use crate::finding::{self, Finding};
 use crate::hostfs::{FileText, Files, host_view};
 use crate::imds::{self, ImdsReport};
+use crate::location::Location;
 use crate::matcher::Matcher;
 use crate::report::Report;
 use crate::scan;
+use crate::scan::{PairedBy, Sighting};
 use crate::settings::{NetworkChecks, Settings};
 use crate::sources::procenv::{self, Process};
 use crate::sources::users::{self, User};
 use crate::sources::walk::{Root, RootKind};
 use crate::sts::{SigningKey, Sts, Verification};
 use crate::verdict;
-
-/// Environment variables that name files an SDK reads: scanned wherever they point.
-const FILE_VARIABLES: &[&str] =
-    &["AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_CREDENTIAL_FILE", "BOTO_CONFIG"];
 
 pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
     let files = Files::new(&settings.host_root);
@@ -51,9 +51,8 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
             Vec::new()
         } else if host_scan {
             let mut roots = crate::sources::host::plan(&settings.host_root, &users, &settings.plan, &files);
-            roots.extend(
-                referenced_files(&processes, &files).into_iter().map(|path| Root { path, kind: RootKind::NamedByHost }),
-            );
+            let named = sdk_files(&processes, &users, &files);
+            roots.extend(named.into_iter().map(|path| Root { path, kind: RootKind::NamedByHost }));
             roots
         } else {
             settings.paths.iter().map(|p| Root { path: p.clone(), kind: RootKind::Named }).collect()
@@ -76,15 +75,17 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
             today: crate::baseline::today(),
             fail_on: &settings.fail_on,
         };
+        let login_users: &[User] = if settings.users { &users } else { &[] };
+        let sdk = sdk_view(&processes, &users, login_users, &files, &imds, &settings.host_root);
+        finding::merge_loaded(&mut findings, sdk.loaded);
+        let chains = sdk.chains;
         if settings.network.verify || settings.network.lookup_accounts {
             check_with_sts(&mut findings, &imds, &settings.network, &policy, &mut coverage);
         }
-        let login_users: &[User] = if settings.users { &users } else { &[] };
-        let chains = chains(&processes, &users, login_users, &files, &imds, &settings.host_root);
-        coverage.complete = !scanned.timed_out && !coverage.gap_counts.contains_key(&GapReason::NotFound);
+        coverage.complete = !scanned.timed_out && !coverage.has_unread();
         Report {
             hostname: hostname(),
-            verdict: verdict::decide(&imds, &mut findings, &chains, &policy),
+            verdict: verdict::decide(&imds, &mut findings, &chains, &coverage, &policy),
             started_at: settings.started_at,
             rules: settings
                 .rules
@@ -112,18 +113,23 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
     report
 }
 
-/// Files that processes point their SDK at through the environment, as
-/// the host sees them (symlinks resolved inside the host root).
-fn referenced_files(processes: &[Process], files: &Files) -> Vec<PathBuf> {
+/// The files an SDK would read for any process or user on the host, as the
+/// host sees them (symlinks resolved inside the host root): walked with
+/// everything else, held to the size cap of files the host names.
+/// Containerised processes' files are read by the SDK models only.
+fn sdk_files(processes: &[Process], users: &[User], files: &Files) -> Vec<PathBuf> {
+    let homes: BTreeMap<String, PathBuf> = users.iter().map(|u| (u.name.clone(), u.home.clone())).collect();
+    let instance = InstanceRole { attached: false, v1_only: false };
     let mut out = Vec::new();
-    for p in processes {
-        for var in FILE_VARIABLES {
-            if let Some(v) = p.environ.get(var).filter(|v| !v.is_empty()) {
-                let path = PathBuf::from(v);
-                let path = if path.is_absolute() { path } else { p.cwd.clone().unwrap_or_default().join(path) };
-                out.extend(files.resolve(&path));
-            }
-        }
+    let mut add =
+        |ctx: &Context| out.extend(loadable::files_read(ctx).into_iter().filter_map(|(p, _)| files.resolve(&p)));
+    for p in processes.iter().filter(|p| p.info.container.is_none()) {
+        let passwd_home = users.iter().find(|u| u.uid == p.info.uid).map(|u| u.home.as_path());
+        add(&Context { env: &p.environ, passwd_home, homes: &homes, cwd: p.cwd.as_deref(), files, instance });
+    }
+    for u in users {
+        let env = Environ::from_pairs([("HOME", u.home.display().to_string())]);
+        add(&Context { env: &env, passwd_home: Some(&u.home), homes: &homes, cwd: Some(&u.home), files, instance });
     }
     out.sort();
     out.dedup();
@@ -189,20 +195,31 @@ fn check_with_sts(
     }
 }
 
-/// The credential chain of every process and every user's login shell.
-fn chains(
+/// What the SDK models say about every process and user.
+struct SdkView {
+    /// Each process's and each login shell's chain.
+    chains: Vec<SubjectChain>,
+    /// Every static pair an SDK would load from what a process or user reads,
+    /// as sightings, with who loads it.
+    loaded: Vec<(Sighting, String)>,
+}
+
+/// The credential chain of every process and every user's login shell, and
+/// what any SDK would load from the files, environments and command lines
+/// of every process and every user (login shells or not).
+fn sdk_view(
     processes: &[Process],
     users: &[User],
     login_users: &[User],
     files: &Files,
     imds: &ImdsReport,
     root: &Path,
-) -> Vec<SubjectChain> {
+) -> SdkView {
     let instance = InstanceRole::from_probe(&imds.role, imds.state);
     let homes: BTreeMap<String, PathBuf> = users.iter().map(|u| (u.name.clone(), u.home.clone())).collect();
     let home_of = |uid: u32| users.iter().find(|u| u.uid == uid).map(|u| u.home.as_path());
     let mut runtimes: BTreeMap<String, Runtime> = BTreeMap::new();
-    let mut out = Vec::new();
+    let mut view = SdkView { chains: Vec::new(), loaded: Vec::new() };
     for p in processes {
         // A containerised process sees its own filesystem and passwd: read
         // its files through /proc/<pid>/root, as the process would.
@@ -222,19 +239,71 @@ fn chains(
                 .entry(exe.clone())
                 .or_insert_with(|| Runtime::of_executable(Path::new(&exe), p.exe_path.as_deref()))
         };
-        out.push(SubjectChain { subject: Subject::Process(p.info.clone()), chain: chain::report(&ctx, runtime) });
+        view.chains
+            .push(SubjectChain { subject: Subject::Process(p.info.clone()), chain: chain::report(&ctx, runtime) });
+        // Paths in a container are shown as the host reaches them (/proc/<pid>/root/...).
+        loaded_from_files(&ctx, if container.is_some() { None } else { Some(root) }, &mut view.loaded);
+        let in_process = loadable::from_environment(&p.environ).into_iter().chain(loadable::from_command_line(&p.argv));
+        for l in in_process {
+            let location = match (l.variable, l.argument) {
+                (Some(variable), _) => Location::Process { process: p.info.clone(), variable },
+                (None, argument) => Location::CommandLine { process: p.info.clone(), argument: argument.unwrap_or(0) },
+            };
+            view.loaded.push((sdk_sighting(location, l.key_id, l.secret, l.token), l.by));
+        }
     }
     let read = |path: &Path| match files.read(&host_view(root, path)) {
         FileText::Text(t) => Some(t),
         _ => None,
     };
-    for u in login_users.iter().filter(|u| u.is_person()) {
-        let env = users::login_environ(root, u, &read);
+    for u in users {
+        let login = login_users.contains(u) && u.is_person();
+        let env = if login {
+            users::login_environ(root, u, &read)
+        } else {
+            Environ::from_pairs([("HOME", u.home.display().to_string())])
+        };
         let ctx = Context { env: &env, passwd_home: Some(&u.home), homes: &homes, cwd: Some(&u.home), files, instance };
-        let subject = Subject::User { name: u.name.clone(), uid: u.uid, home: escape::path(&u.home) };
-        out.push(SubjectChain { subject, chain: chain::report(&ctx, || Runtime::Unknown) });
+        if login {
+            let subject = Subject::User { name: u.name.clone(), uid: u.uid, home: escape::path(&u.home) };
+            view.chains.push(SubjectChain { subject, chain: chain::report(&ctx, || Runtime::Unknown) });
+        }
+        loaded_from_files(&ctx, Some(root), &mut view.loaded);
     }
-    out
+    view
+}
+
+/// The static pairs an SDK would load from the files `ctx` reads, located
+/// in them; paths as the host sees them when `host_root` is given.
+fn loaded_from_files(ctx: &Context, host_root: Option<&Path>, out: &mut Vec<(Sighting, String)>) {
+    for l in loadable::from_files(ctx) {
+        let Some(real) = ctx.files.resolve(&l.path) else { continue };
+        let (line, column) = match ctx.files.read(&l.path) {
+            FileText::Text(t) => line_and_column(&t, l.key_id.as_str()),
+            _ => (1, 1),
+        };
+        let path = host_root.map_or_else(|| real.clone(), |r| host_view(r, &real));
+        let by = l.by();
+        out.push((sdk_sighting(Location::File { path, line, column }, l.key_id, l.secret, l.token), by));
+    }
+}
+
+fn sdk_sighting(location: Location, key_id: KeyId, secret: Secret, token: Option<Secret>) -> Sighting {
+    Sighting {
+        location,
+        rules: Vec::new(),
+        key_id: Some(key_id),
+        secret: Some(secret),
+        token,
+        paired_by: Some(PairedBy::SdkModel),
+    }
+}
+
+/// 1-based line and byte column of the first `needle` in `text`.
+fn line_and_column(text: &str, needle: &str) -> (u64, u64) {
+    let at = text.find(needle).unwrap_or(0);
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    (text[..at].matches('\n').count() as u64 + 1, (at - line_start) as u64 + 1)
 }
 
 fn hostname() -> String {

@@ -77,11 +77,31 @@ pub struct RuleSpec {
     pub negative_examples: Vec<String>,
 }
 
+/// One way of pairing a secret with its key ID, as documented in a rule
+/// file. The ways are built in (`scan::pair`, and the SDK models); the file
+/// says how each works and gives examples that `rolecall rules check` runs.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairingSpec {
+    /// One of [`PAIRINGS`].
+    pub id: String,
+    pub description: String,
+    /// Each must give a key ID with its secret paired this way.
+    pub examples: Vec<String>,
+    /// None may give a key ID with a secret paired this way.
+    pub negative_examples: Vec<String>,
+}
+
+/// The ways of pairing rolecall has, by id.
+pub const PAIRINGS: &[&str] = &["label", "ini-section", "csv-columns", "json-object", "neighbour", "sdk-model"];
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleFile {
     #[serde(default)]
     rule: Vec<RuleSpec>,
+    #[serde(default)]
+    pairing: Vec<PairingSpec>,
 }
 
 /// A validated rule: its spec plus what was learned compiling it.
@@ -98,10 +118,11 @@ pub struct Rule {
     pub origin: String,
 }
 
-/// All rules in use, in a stable order.
+/// All rules in use, in a stable order, and the pairings their files document.
 #[derive(Clone, Debug)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
+    pub pairings: Vec<PairingSpec>,
 }
 
 impl RuleSet {
@@ -141,8 +162,21 @@ impl RuleSet {
 
     fn from_files(files: impl Iterator<Item = (String, String)>) -> Result<RuleSet> {
         let mut rules: Vec<Rule> = Vec::new();
+        let mut pairings: Vec<PairingSpec> = Vec::new();
         for (origin, text) in files {
             let file: RuleFile = toml::from_str(&text).with_context(|| format!("parsing rule file {origin}"))?;
+            for p in file.pairing {
+                if !PAIRINGS.contains(&p.id.as_str()) {
+                    bail!("pairing {:?} in {origin} is not one rolecall has ({})", p.id, PAIRINGS.join(", "));
+                }
+                if pairings.iter().any(|q| q.id == p.id) {
+                    bail!("pairing {} in {origin} is described twice", p.id);
+                }
+                if p.examples.is_empty() {
+                    bail!("pairing {} in {origin} has no examples", p.id);
+                }
+                pairings.push(p);
+            }
             for spec in file.rule {
                 if let Some(dup) = rules.iter().find(|r| r.spec.id == spec.id) {
                     bail!("rule {} in {origin} has the same id as a rule in {}", spec.id, dup.origin);
@@ -154,7 +188,7 @@ impl RuleSet {
         if rules.is_empty() {
             bail!("no rules loaded");
         }
-        Ok(RuleSet { rules })
+        Ok(RuleSet { rules, pairings })
     }
 
     /// The longest match of any rule.
@@ -256,6 +290,15 @@ regex = '(?P<key_id>AKIA[A-Z2-7]{16})'
         let set = RuleSet::embedded().unwrap();
         assert!(set.rules.iter().any(|r| r.spec.id == "aws.access-key-id"));
         assert!(set.max_match_len() < MAX_MATCH_LEN);
+        let documented: Vec<&str> = set.pairings.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(documented, PAIRINGS, "every way of pairing is documented, in order");
+    }
+
+    #[test]
+    fn unknown_pairings_are_rejected() {
+        let p = "[[pairing]]\nid = \"telepathy\"\ndescription = \"d\"\nexamples = [\"x\"]\nnegative_examples = []\n";
+        let err = one(&format!("{GOOD}{p}")).unwrap_err().to_string();
+        assert!(err.contains("telepathy"), "{err}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::baseline::Baseline;
 use crate::chain::{Shadowing, Subject, SubjectChain};
+use crate::coverage::Coverage;
 use crate::exit::Outcome;
 use crate::finding::{AccountRelation, Assessment, Finding, Kind};
 use crate::imds::{ImdsReport, RoleStatus};
@@ -29,6 +30,9 @@ pub enum VerdictKind {
     NoRole,
     /// IMDS could not say whether a role is attached; findings still count.
     RoleUnknown,
+    /// Nothing live was found, but part of the host was not read (a time
+    /// limit, a cap, an unreadable file or process): the scan cannot pass.
+    Incomplete,
 }
 
 impl fmt::Display for VerdictKind {
@@ -39,6 +43,7 @@ impl fmt::Display for VerdictKind {
             VerdictKind::NoRoleStaticCredentials => "NO ROLE, STATIC CREDENTIALS",
             VerdictKind::NoRole => "NO ROLE",
             VerdictKind::RoleUnknown => "ROLE UNKNOWN",
+            VerdictKind::Incomplete => "INCOMPLETE",
         })
     }
 }
@@ -57,8 +62,11 @@ pub enum FailOn {
     RoleUnknownStatic,
     /// Role unknown, whatever was found.
     RoleUnknown,
-    /// Any live static credential, whatever the role (an image gate).
+    /// Any live static credential, whatever the role, or a scan that did
+    /// not read everything (an image gate).
     Credentials,
+    /// Verdict: incomplete (nothing live found, but not everything was read).
+    Incomplete,
     /// IMDSv1 is still allowed.
     Imdsv1,
     /// Never fail on what was found (fleet report mode); errors still exit 2.
@@ -68,7 +76,7 @@ pub enum FailOn {
 /// The documented default: every verdict but pass fails, except role
 /// unknown with nothing found.
 pub const DEFAULT_FAIL_ON: &[FailOn] =
-    &[FailOn::StaticDespiteRole, FailOn::NoRoleStatic, FailOn::NoRole, FailOn::RoleUnknownStatic];
+    &[FailOn::StaticDespiteRole, FailOn::NoRoleStatic, FailOn::NoRole, FailOn::RoleUnknownStatic, FailOn::Incomplete];
 
 impl FromStr for FailOn {
     type Err = String;
@@ -218,8 +226,15 @@ impl Policy<'_> {
     }
 }
 
-/// Assesses every finding and decides the verdict.
-pub fn decide(imds: &ImdsReport, findings: &mut [Finding], chains: &[SubjectChain], policy: &Policy) -> Verdict {
+/// Assesses every finding and decides the verdict. `coverage` says whether
+/// everything was read: an incomplete scan never passes.
+pub fn decide(
+    imds: &ImdsReport,
+    findings: &mut [Finding],
+    chains: &[SubjectChain],
+    coverage: &Coverage,
+    policy: &Policy,
+) -> Verdict {
     let Policy { baseline, today, fail_on, .. } = policy;
     let own_account = imds.identity.as_ref().and_then(|i| i.account_id.clone());
     let role_key = match &imds.role {
@@ -275,6 +290,7 @@ pub fn decide(imds: &ImdsReport, findings: &mut [Finding], chains: &[SubjectChai
     let live = findings.iter().filter(|f| f.assessment.live).count();
     let role_attached = matches!(imds.role, RoleStatus::Attached { .. });
     let verdict = match (&imds.role, live > 0) {
+        (_, false) if !coverage.complete => VerdictKind::Incomplete,
         (RoleStatus::Attached { .. }, false) => VerdictKind::Pass,
         (RoleStatus::Attached { .. }, true) => VerdictKind::StaticCredentialsDespiteRole,
         (RoleStatus::None, true) => VerdictKind::NoRoleStaticCredentials,
@@ -290,7 +306,8 @@ pub fn decide(imds: &ImdsReport, findings: &mut [Finding], chains: &[SubjectChai
             FailOn::NoRole => verdict == VerdictKind::NoRole,
             FailOn::RoleUnknownStatic => verdict == VerdictKind::RoleUnknown && live > 0,
             FailOn::RoleUnknown => verdict == VerdictKind::RoleUnknown,
-            FailOn::Credentials => live > 0,
+            FailOn::Credentials => live > 0 || !coverage.complete,
+            FailOn::Incomplete => verdict == VerdictKind::Incomplete,
             FailOn::Imdsv1 => imds.v1_allowed == Some(true),
             FailOn::Never => false,
         })
@@ -311,6 +328,9 @@ pub fn decide(imds: &ImdsReport, findings: &mut [Finding], chains: &[SubjectChai
         n => format!("{n} live static credentials found"),
     };
     let mut summary = format!("{verdict}: {role_text}; {live_text}");
+    if !coverage.complete {
+        summary.push_str(&format!("; not everything was read ({})", coverage.incompleteness()));
+    }
     for u in uses.iter().take(3) {
         let key = u.key_id.as_deref().map(|k| format!(" {k}")).unwrap_or_default();
         let verb = if u.count == 1 || u.who.starts_with("user ") { "uses" } else { "use" };

@@ -4,6 +4,7 @@
 
 mod botocore;
 mod js_sdk;
+pub mod loadable;
 mod rust_sdk;
 mod sdk_common;
 

@@ -25,6 +25,15 @@ impl SdkFiles {
         self.profiles.profiles.get(name)
     }
 
+    /// The file a profile's access key ID comes from.
+    pub(super) fn path_of_keys(&self, profile: &str) -> Option<PathBuf> {
+        if self.profiles.keys_from_credentials.contains(profile) {
+            self.creds_path.clone()
+        } else {
+            self.config_path.clone()
+        }
+    }
+
     /// The static keys of a profile, named by the file they come from.
     pub(super) fn static_source(&self, profile: &str, p: &Options) -> Source {
         let key_id = key_of(p.get("aws_access_key_id"));

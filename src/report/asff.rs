@@ -117,6 +117,7 @@ pub fn findings(report: &Report) -> Result<Vec<Value>> {
         VerdictKind::NoRole => ("FAILED", "MEDIUM"),
         VerdictKind::RoleUnknown if v.live_credentials > 0 => ("FAILED", "HIGH"),
         VerdictKind::RoleUnknown => ("NOT_AVAILABLE", "INFORMATIONAL"),
+        VerdictKind::Incomplete => ("WARNING", "MEDIUM"),
     };
     let mut out = vec![base(
         "verdict",

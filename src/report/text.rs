@@ -11,6 +11,7 @@ use crate::finding::{AccountRelation, Finding, Kind};
 use crate::imds::RoleStatus;
 use crate::location::Location;
 use crate::rules::Severity;
+use crate::scan::PairedBy;
 
 struct Paint<'a> {
     style: &'a Style,
@@ -205,6 +206,12 @@ fn write_finding(out: &mut dyn io::Write, paint: &Paint, n: usize, f: &Finding, 
         String::new()
     };
     writeln!(out, "   where  {}{repeats}", where_text(&f.location))?;
+    if let Some(how) = f.paired_by.filter(|p| *p != PairedBy::Label) {
+        writeln!(out, "   paired {}", how.describe())?;
+    }
+    for by in &f.loaded_by {
+        writeln!(out, "   loads  {}", escape::terminal(by))?;
+    }
     if !f.used_by.is_empty() {
         let users: Vec<String> = f.used_by.iter().map(|u| escape::terminal(u)).collect();
         writeln!(out, "   used   by {}", users.join("; "))?;

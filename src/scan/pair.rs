@@ -31,6 +31,18 @@ pub enum PairedBy {
 }
 
 impl PairedBy {
+    /// How the secret was found, for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            PairedBy::Label => "by the secret's label, a few lines away",
+            PairedBy::IniSection => "by INI section: the secret is in the same section",
+            PairedBy::CsvColumns => "by CSV columns: the secret is in the same row, under its header",
+            PairedBy::JsonObject => "by JSON object: the secret is a sibling field",
+            PairedBy::Neighbour => "by shape: an unlabelled secret-shaped value next to the key ID",
+            PairedBy::SdkModel => "by an AWS SDK model, which would load the pair",
+        }
+    }
+
     /// The id of the `[[pairing]]` table that documents this way.
     pub fn id(self) -> &'static str {
         match self {

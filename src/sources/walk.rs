@@ -81,10 +81,16 @@ pub fn walk<'v>(
     let mut dirs: Vec<(PathBuf, u64)> = Vec::new();
     let mut files: Vec<(PathBuf, RootKind)> = Vec::new();
     for Root { path: root, kind } in roots {
+        if opts.exclude.iter().any(|x| root.starts_with(x)) {
+            outcome.coverage.skip(SkipReason::Excluded, Some(escape::path(root)));
+            continue;
+        }
         let named = *kind == RootKind::Named;
         let meta = if named { std::fs::metadata(root) } else { std::fs::symlink_metadata(root) };
         let meta = match meta {
             Ok(m) => m,
+            // Files an SDK might read are looked for, not expected.
+            Err(e) if *kind == RootKind::NamedByHost && e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) if !named && e.kind() == std::io::ErrorKind::NotFound => {
                 outcome.coverage.skip(SkipReason::Absent, None);
                 continue;
@@ -127,9 +133,8 @@ pub fn walk<'v>(
     dirs.retain(|(d, _)| !inside_another(d));
     files.sort();
     files.dedup_by(|a, b| a.0 == b.0);
-    // A file inside a walked directory is read there; one named by the host
-    // is read on its own too, since only then is it held to the size cap.
-    files.retain(|(f, kind)| *kind == RootKind::NamedByHost || !outer.iter().any(|d| f.starts_with(d)));
+    // A file inside a walked directory is read there.
+    files.retain(|(f, _)| !outer.iter().any(|d| f.starts_with(d)));
     if dirs.is_empty() && files.is_empty() {
         return outcome;
     }
