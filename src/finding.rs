@@ -11,6 +11,7 @@ use crate::coverage::Ignored;
 use crate::credential::{AccountId, KeyId, KeyIdKind, Secret, short_hash};
 use crate::location::{Location, ProcessInfo};
 use crate::rules::{RuleSet, Severity};
+use crate::scan::decode::Decoding;
 use crate::scan::{PairedBy, Sighting};
 
 /// What a finding holds.
@@ -82,6 +83,11 @@ pub struct Finding {
     pub session_token: Option<Secret>,
     /// How the secret was found to belong to the key ID.
     pub paired_by: Option<PairedBy>,
+    /// The container image or container whose layer the file is in.
+    pub layer: Option<String>,
+    /// How the file's content was decoded before it was matched (lines
+    /// and columns count in the decoded text).
+    pub decoding: Decoding,
     /// Each AWS SDK model that would load this credential, and from where
     /// ("botocore: profile default of /root/.aws/credentials").
     pub loaded_by: Vec<String>,
@@ -229,7 +235,7 @@ impl Finding {
     /// A finding of `sighting`, found by the rules `rules` (the first is its
     /// rule; none means an SDK model found it).
     pub fn new(rules: Vec<String>, severity: Severity, sighting: Sighting) -> Finding {
-        let Sighting { location, key_id, secret, token, paired_by, .. } = sighting;
+        let Sighting { location, key_id, secret, token, paired_by, decoding, .. } = sighting;
         let kind = match key_id.as_ref().map(KeyId::kind) {
             Some(KeyIdKind::LongTerm) => Kind::LongTerm,
             Some(KeyIdKind::Temporary) => Kind::Temporary,
@@ -247,6 +253,8 @@ impl Finding {
             secret,
             session_token: token,
             paired_by,
+            decoding,
+            layer: None,
             loaded_by: Vec::new(),
             occurrences: 1,
             processes: location.process().cloned().into_iter().collect(),

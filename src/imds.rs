@@ -139,6 +139,13 @@ pub struct ImdsReport {
     /// The role's current credentials, only when asked for (never serialized).
     #[serde(skip)]
     pub role_credentials: Option<std::sync::Arc<RoleSession>>,
+    /// The instance's user data, which every local process can read (it may
+    /// hold secrets: never serialized, zeroed when dropped).
+    #[serde(skip)]
+    pub user_data: Option<std::sync::Arc<Zeroizing<Vec<u8>>>>,
+    /// Why the user data could not be read, when IMDS answered otherwise.
+    #[serde(skip)]
+    pub user_data_error: Option<String>,
 }
 
 /// The attached role's current credentials.
@@ -334,6 +341,8 @@ pub fn probe(opts: &ImdsOptions) -> ImdsReport {
         notes: Vec::new(),
         elapsed_ms: 0,
         role_credentials: None,
+        user_data: None,
+        user_data_error: None,
     };
     if let Some(why) = &opts.disabled_by {
         report.state = ImdsState::Disabled;
@@ -458,6 +467,17 @@ fn run_probe(client: &Client, report: &mut ImdsReport, keep_credentials: bool) {
             return unknown(report, ImdsState::Error, e.to_string());
         }
         Err(e) => report.notes.push(format!("no instance identity document: {e}")),
+    }
+
+    // User data: every local process can read it here, so a key in it is on the host.
+    let user_data_path = "/latest/user-data";
+    match get(user_data_path) {
+        Ok(body) => report.user_data = Some(std::sync::Arc::new(body)),
+        Err(Failure::Status(404, _)) => {}
+        Err(e) => {
+            report.notes.push(format!("user data not read: {e}"));
+            report.user_data_error = Some(e.to_string());
+        }
     }
 
     // The role: iam/info names the instance profile, security-credentials/ the role.

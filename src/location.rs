@@ -43,6 +43,10 @@ pub enum Location {
     Process { process: ProcessInfo, variable: String },
     /// An argument of a running process's command line (0 is the program).
     CommandLine { process: ProcessInfo, argument: u32 },
+    /// The instance's user data, as IMDS serves it to every local process:
+    /// `part` 0 is the whole, N the Nth part of a MIME multipart document;
+    /// line and column count in the decoded part.
+    ImdsUserData { part: u32, line: u64, column: u64 },
 }
 
 impl Location {
@@ -54,6 +58,7 @@ impl Location {
             Location::File { path, .. } => path.as_os_str().as_encoded_bytes().to_vec(),
             Location::Process { process, variable } => process_identity(process, variable),
             Location::CommandLine { process, argument } => process_identity(process, &format!("argv[{argument}]")),
+            Location::ImdsUserData { part, .. } => format!("imds:user-data\0{part}").into_bytes(),
         }
     }
 
@@ -61,7 +66,7 @@ impl Location {
     pub fn path(&self) -> Option<&Path> {
         match self {
             Location::File { path, .. } => Some(path),
-            Location::Process { .. } | Location::CommandLine { .. } => None,
+            Location::Process { .. } | Location::CommandLine { .. } | Location::ImdsUserData { .. } => None,
         }
     }
 
@@ -76,6 +81,8 @@ impl Location {
             Location::CommandLine { process, argument } => {
                 format!("argument {argument} of pid {} ({})", process.pid, process.command)
             }
+            Location::ImdsUserData { part: 0, line, .. } => format!("imds:user-data:{line}"),
+            Location::ImdsUserData { part, line, .. } => format!("imds:user-data (part {part}):{line}"),
         }
     }
 
@@ -86,13 +93,14 @@ impl Location {
             Location::File { path, .. } => crate::escape::path(path),
             Location::Process { process, variable } => format!("{} {variable}", process.service()),
             Location::CommandLine { process, argument } => format!("{} argv[{argument}]", process.service()),
+            Location::ImdsUserData { .. } => "imds:user-data".to_string(),
         }
     }
 
     /// The process this location is in, if it is one.
     pub fn process(&self) -> Option<&ProcessInfo> {
         match self {
-            Location::File { .. } => None,
+            Location::File { .. } | Location::ImdsUserData { .. } => None,
             Location::Process { process, .. } | Location::CommandLine { process, .. } => Some(process),
         }
     }

@@ -18,6 +18,7 @@ use crate::report::Report;
 use crate::scan;
 use crate::scan::{PairedBy, Sighting};
 use crate::settings::{NetworkChecks, Settings};
+use crate::sources::images;
 use crate::sources::procenv::{self, Process};
 use crate::sources::users::{self, User};
 use crate::sources::walk::{Root, RootKind};
@@ -65,9 +66,18 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
         let mut sightings = scanned.sightings;
         sightings.extend(scan::process::scan(&processes, matcher, settings.scan.chunk_size, &mut coverage));
         coverage.processes_scanned = processes.len() as u64;
+        let imds = imds.join().expect("the IMDS probe does not panic");
+        // The live host's user data: every local process can read it.
+        if host_scan && settings.host_root == Path::new("/") {
+            if let Some(data) = &imds.user_data {
+                sightings.extend(scan::userdata::scan(data, matcher, settings.scan.chunk_size, &mut coverage));
+            }
+            if let Some(e) = &imds.user_data_error {
+                coverage.gap("imds:user-data".into(), GapReason::IoError, e);
+            }
+        }
         let (mut findings, ignored) = finding::from_sightings(sightings, &settings.rules);
         coverage.ignored.add(ignored);
-        let imds = imds.join().expect("the IMDS probe does not panic");
         let policy = verdict::Policy {
             expected: &settings.expected,
             platform: &settings.platform_files,
@@ -75,6 +85,7 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
             today: crate::baseline::today(),
             fail_on: &settings.fail_on,
         };
+        attribute_layers(&mut findings, &files);
         let login_users: &[User] = if settings.users { &users } else { &[] };
         let sdk = sdk_view(&processes, &users, login_users, &files, &imds, &settings.host_root);
         finding::merge_loaded(&mut findings, sdk.loaded);
@@ -134,6 +145,19 @@ fn sdk_files(processes: &[Process], users: &[User], files: &Files) -> Vec<PathBu
     out.sort();
     out.dedup();
     out
+}
+
+/// Names the image or container of every finding in an image layer (the
+/// engines' metadata is read only when there is one).
+fn attribute_layers(findings: &mut [Finding], files: &Files) {
+    let in_layer = |f: &Finding| f.location.path().is_some_and(|p| images::roots().iter().any(|r| p.starts_with(r)));
+    if !findings.iter().any(in_layer) {
+        return;
+    }
+    let layers = images::Layers::load(files);
+    for f in findings.iter_mut() {
+        f.layer = f.location.path().and_then(|p| layers.attribute(p));
+    }
 }
 
 /// Keys checked per scan with `--verify`; the rest are marked skipped.
@@ -296,6 +320,7 @@ fn sdk_sighting(location: Location, key_id: KeyId, secret: Secret, token: Option
         secret: Some(secret),
         token,
         paired_by: Some(PairedBy::SdkModel),
+        decoding: Default::default(),
     }
 }
 

@@ -190,7 +190,7 @@ impl Settings {
             format: if args.summary { Format::Summary } else { args.format },
             rules,
             walk: WalkOptions {
-                prune: PSEUDO_DIRS.iter().map(|d| host_root.join(d)).collect(),
+                prune: PSEUDO_DIRS.iter().chain(crate::sources::host::PRUNED_DIRS).map(|d| host_root.join(d)).collect(),
                 exclude,
                 one_file_system: !args.cross_filesystems,
                 threads: match (args.threads, args.fast) {

@@ -98,6 +98,12 @@ pub(crate) struct FindingView<'a> {
     paired_by: Option<crate::scan::PairedBy>,
     /// Each AWS SDK model that would load the credential, and from where.
     loaded_by: &'a [String],
+    /// How the file was decoded before matching (`gzip`, `utf-16le`,
+    /// `gzip+utf-16le`; line and column count in the decoded text); null when plain.
+    decoded: Option<String>,
+    /// The container image (and layer) or container whose files hold it, for
+    /// a file in an image layer on the host's disk.
+    image_layer: Option<&'a str>,
     /// Decoded offline from the key ID (new-generation keys only): inferred, not authoritative.
     account_id: Option<String>,
     location: LocationView<'a>,
@@ -134,6 +140,15 @@ pub(crate) enum LocationView<'a> {
         /// The variable's name (escaped; an entry without `=` is shown redacted).
         variable: &'a str,
     },
+    /// The instance's user data, which IMDS serves to every local process.
+    ImdsUserData {
+        /// 0 for the whole user data, N for the Nth part of a MIME multipart document.
+        part: u32,
+        /// 1-based, in the decoded part.
+        line: u64,
+        /// 1-based, in bytes.
+        column: u64,
+    },
     /// An argument of a process's command line.
     CommandLine {
         #[serde(flatten)]
@@ -156,6 +171,8 @@ impl<'a> FindingView<'a> {
             has_session_token: f.session_token.is_some(),
             paired_by: f.paired_by,
             loaded_by: &f.loaded_by,
+            decoded: (!f.decoding.is_plain()).then(|| f.decoding.to_string()),
+            image_layer: f.layer.as_deref(),
             account_id: f.account().map(|a| a.to_string()),
             location: match &f.location {
                 Location::File { path, line, column } => {
@@ -164,6 +181,9 @@ impl<'a> FindingView<'a> {
                 Location::Process { process, variable } => LocationView::Process { process, variable },
                 Location::CommandLine { process, argument } => {
                     LocationView::CommandLine { process, argument: *argument }
+                }
+                Location::ImdsUserData { part, line, column } => {
+                    LocationView::ImdsUserData { part: *part, line: *line, column: *column }
                 }
             },
             processes: &f.processes,

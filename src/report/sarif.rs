@@ -53,6 +53,16 @@ fn location(f: &Finding) -> (Value, &'static str) {
             }]}]),
             "process",
         ),
+        Location::ImdsUserData { part, line, column } => (
+            json!([{
+                "physicalLocation": {
+                    "artifactLocation": { "uri": "http://169.254.169.254/latest/user-data" },
+                    "region": { "startLine": line, "startColumn": column },
+                },
+                "logicalLocations": [{ "name": format!("user-data part {part}"), "kind": "resource" }],
+            }]),
+            "imds",
+        ),
         Location::CommandLine { process, argument } => (
             json!([{ "logicalLocations": [{
                 "name": format!("argv[{argument}]"),

@@ -205,7 +205,11 @@ fn write_finding(out: &mut dyn io::Write, paint: &Paint, n: usize, f: &Finding, 
     } else {
         String::new()
     };
-    writeln!(out, "   where  {}{repeats}", where_text(&f.location))?;
+    let decoded = if f.decoding.is_plain() { String::new() } else { format!(" (in its {} content)", f.decoding) };
+    writeln!(out, "   where  {}{decoded}{repeats}", where_text(&f.location))?;
+    if let Some(layer) = &f.layer {
+        writeln!(out, "   image  {}", escape::terminal(layer))?;
+    }
     if let Some(how) = f.paired_by.filter(|p| *p != PairedBy::Label) {
         writeln!(out, "   paired {}", how.describe())?;
     }
@@ -247,6 +251,9 @@ fn where_text(loc: &Location) -> String {
             (format!("{} in the environment", escape::terminal(variable)), process)
         }
         Location::CommandLine { process, argument } => (format!("argument {argument} of the command line"), process),
+        Location::ImdsUserData { .. } => {
+            return format!("{} (the instance's user data, readable by every local user through IMDS)", loc.place());
+        }
     };
     let mut s = format!("{what} of pid {} ({})", p.pid, escape::terminal(&p.command));
     if let Some(u) = &p.user {
@@ -270,6 +277,9 @@ fn advice(f: &Finding) -> String {
             "remove it from the command line the process is started with (its unit, script or container spec)"
                 .to_string()
         }
+        Location::ImdsUserData { .. } => "remove it from the instance's user data and its launch template \
+             (every local user and process can read user data through IMDS)"
+            .to_string(),
         Location::Process { process, .. } => match (&process.container, &process.unit) {
             (Some(_), _) => {
                 "remove it from the container's environment (its image, compose file or task definition)".to_string()

@@ -4,13 +4,15 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::coverage::{Coverage, GapReason, SkipReason};
 use crate::escape;
 use crate::hostfs::{self, OpenError};
 use crate::location::Location;
 use crate::matcher::Matcher;
+use crate::scan::decode::{self, Decoding};
 use crate::scan::pair::{self, Context, Sighting};
 use crate::scan::{ChunkScanner, LocatedMatch, MAX_MATCHES_PER_INPUT, PAIR_LINES, ScanOptions};
 use crate::sources::walk::{self, FileEntry, FileVisitor, Root, WalkOptions};
@@ -80,37 +82,117 @@ impl FileVisitor for Scanner<'_> {
         // log) must not keep the scan going forever.
         let limit = opened.size.saturating_add(self.opts.chunk_size as u64);
         tracing::trace!(path = %escape::path(path), size = opened.size, "scanning file");
-        let stats = self.chunks.scan((&opened.file).take(limit), b'\n', &mut self.matches);
         coverage.files_scanned += 1;
+        let head = pair::read_at(&opened.file, 0, decode::SNIFF as u64);
+        let shown = hostfs::host_view(&self.opts.host_root, path);
+        if decode::is_gzip(&head) {
+            let cut = Arc::new(AtomicBool::new(false));
+            let gz = decode::gunzip((&opened.file).take(limit), opened.size, cut.clone());
+            let decoded = self.scan_decoded(gz, Decoding { gzip: true, utf16: None }, &shown, coverage);
+            if let Err(e) = decoded {
+                // Not gzip after all, or damaged: its bytes are read as they are.
+                tracing::debug!(path = %escape::path(path), error = %e, "not decodable as gzip; read as it is");
+                rewind(&opened.file);
+                let context = Context::File { file: &opened.file, size: opened.size };
+                self.scan_input((&opened.file).take(limit), context, Decoding::default(), &shown, coverage);
+            }
+            if cut.load(Ordering::Relaxed) {
+                let detail = format!(
+                    "gzip content cut at {}× its size or {} MiB",
+                    decode::MAX_GZIP_RATIO,
+                    decode::MAX_GZIP_OUT >> 20
+                );
+                coverage.gap(escape::path(path), GapReason::TooLarge, detail);
+            }
+        } else {
+            let context = Context::File { file: &opened.file, size: opened.size };
+            self.scan_input((&opened.file).take(limit), context, Decoding::default(), &shown, coverage);
+            if let Some(order) = decode::utf16(&head) {
+                rewind(&opened.file);
+                let text = decode::from_utf16((&opened.file).take(limit), order);
+                let _ = self.scan_decoded(text, Decoding { gzip: false, utf16: Some(order) }, &shown, coverage);
+            }
+        }
+    }
+}
+
+/// Back to the start of a file read once already (its reads share one offset).
+fn rewind(mut file: &std::fs::File) {
+    use std::io::Seek;
+    let _ = file.seek(std::io::SeekFrom::Start(0));
+}
+
+/// Decoded inputs up to this size are kept in memory while they are
+/// matched, so that pairing can look at their structure.
+const DECODED_IN_MEMORY: usize = 1024 * 1024;
+
+impl Scanner<'_> {
+    /// Matches one input of a file and pairs what it holds. Returns the
+    /// read error that ended it early, if any (recorded as a gap).
+    fn scan_input(
+        &mut self,
+        reader: impl Read,
+        context: Context,
+        decoding: Decoding,
+        shown: &Path,
+        coverage: &mut Coverage,
+    ) -> Option<std::io::Error> {
+        let stats = self.chunks.scan(reader, b'\n', &mut self.matches);
         coverage.bytes_scanned += stats.bytes;
         coverage.ignored.add(stats.ignored);
         if let Some(p) = &self.opts.progress {
             p.add(stats.bytes);
         }
-        if let Some(e) = stats.error {
-            coverage.gap(escape::path(path), GapReason::of(&e), e);
-        }
+        let target = || escape::path(shown);
         if stats.timed_out {
             self.mine.timed_out = true;
-            coverage.gap(
-                escape::path(path),
-                GapReason::TimeLimit,
-                format!("stopped after {} bytes: --max-seconds reached", stats.bytes),
-            );
+            let detail = format!("stopped after {} bytes: --max-seconds reached", stats.bytes);
+            coverage.gap(target(), GapReason::TimeLimit, detail);
         }
         if stats.dropped_matches > 0 {
             let detail = format!("{} matches past the first {MAX_MATCHES_PER_INPUT} not kept", stats.dropped_matches);
-            coverage.gap(escape::path(path), GapReason::TooManyMatches, detail);
+            coverage.gap(target(), GapReason::TooManyMatches, detail);
         }
         if !self.matches.is_empty() {
-            let shown = hostfs::host_view(&self.opts.host_root, path);
-            let locate = |m: &LocatedMatch| Location::File { path: shown.clone(), line: m.line, column: m.column };
-            let context = Context::File { file: &opened.file, size: opened.size };
-            let (sightings, unpaired_tokens) = pair::pair(&self.matches, PAIR_LINES, context, &locate);
+            let locate =
+                |m: &LocatedMatch| Location::File { path: shown.to_path_buf(), line: m.line, column: m.column };
+            let (mut sightings, unpaired_tokens) = pair::pair(&self.matches, PAIR_LINES, context, &locate);
             coverage.ignored.unpaired_tokens += unpaired_tokens;
+            for s in &mut sightings {
+                s.decoding = decoding;
+            }
             self.mine.sightings.extend(sightings);
             self.matches.clear();
         }
+        stats.error
+    }
+
+    /// Matches a decoded stream: in memory when it is small (so that
+    /// pairing sees its structure), streamed otherwise. A read error before
+    /// the first byte means it could not be decoded at all.
+    fn scan_decoded(
+        &mut self,
+        mut reader: Box<dyn Read + '_>,
+        decoding: Decoding,
+        shown: &Path,
+        coverage: &mut Coverage,
+    ) -> std::io::Result<()> {
+        let mut head = zeroize::Zeroizing::new(Vec::new());
+        let read = (&mut reader).take(DECODED_IN_MEMORY as u64 + 1).read_to_end(&mut head);
+        let result = match read {
+            Err(e) if head.is_empty() => return Err(e),
+            Err(e) => Some(e),
+            Ok(_) if head.len() <= DECODED_IN_MEMORY => {
+                self.scan_input(&head[..], Context::Bytes(&head), decoding, shown, coverage)
+            }
+            Ok(_) => {
+                self.scan_input(std::io::Cursor::new(&head[..]).chain(reader), Context::None, decoding, shown, coverage)
+            }
+        };
+        if let Some(e) = result {
+            coverage.gap(escape::path(shown), GapReason::of(&e), format!("decoding {decoding}: {e}"));
+        }
+        Ok(())
     }
 }
 
@@ -122,14 +204,4 @@ impl Drop for Scanner<'_> {
         all.coverage.merge(mine.coverage);
         all.timed_out |= mine.timed_out;
     }
-}
-
-/// Scans one file that is not part of a walk (a fixture, a rule example), as the walk would.
-pub fn scan_one(path: &Path, opts: &ScanOptions, matcher: &Matcher) -> FilesScanned {
-    let found: Mutex<FilesScanned> = Mutex::default();
-    let mut coverage = Coverage::default();
-    Scanner::new(opts, matcher, &found).visit(FileEntry { path, untrusted_cap: None }, &mut coverage);
-    let mut result = found.into_inner().unwrap_or_else(|p| p.into_inner());
-    result.coverage.merge(coverage);
-    result
 }

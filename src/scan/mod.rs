@@ -3,9 +3,11 @@
 //! holds is paired into sightings of credentials, located where they were seen.
 
 pub mod chunk;
+pub mod decode;
 pub mod files;
 pub mod pair;
 pub mod process;
+pub mod userdata;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -11,6 +11,7 @@ use crate::credential::{self, KeyId, KeyIdKind, Secret};
 use crate::location::Location;
 use crate::rules::Capture;
 use crate::scan::LocatedMatch;
+use crate::scan::decode::Decoding;
 
 /// How a secret was found to belong to its key ID.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, schemars::JsonSchema)]
@@ -68,6 +69,8 @@ pub struct Sighting {
     pub secret: Option<Secret>,
     pub token: Option<Secret>,
     pub paired_by: Option<PairedBy>,
+    /// How the input was decoded before it was matched (plain for most).
+    pub decoding: Decoding,
 }
 
 /// What pairing may read again around a key ID.
@@ -158,7 +161,16 @@ pub fn pair(
             Secret::new(tokens[t].m.value.expose())
         });
         rules.dedup();
-        out.push(Sighting { location: locate(part.m), rules, key_id: Some(id.clone()), secret, token, paired_by });
+        let location = locate(part.m);
+        out.push(Sighting {
+            location,
+            rules,
+            key_id: Some(id.clone()),
+            secret,
+            token,
+            paired_by,
+            decoding: Decoding::default(),
+        });
     }
     for s in secrets.iter().filter(|s| !s.taken) {
         out.push(Sighting {
@@ -168,6 +180,7 @@ pub fn pair(
             secret: Some(Secret::new(s.m.value.expose())),
             token: None,
             paired_by: None,
+            decoding: Decoding::default(),
         });
     }
     (out, unpaired_tokens)
@@ -271,7 +284,8 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn read_at(file: &File, offset: u64, len: u64) -> Vec<u8> {
+/// Up to `len` bytes of `file` from `offset` (fewer at its end or on an error).
+pub fn read_at(file: &File, offset: u64, len: u64) -> Vec<u8> {
     let mut buf = vec![0; len as usize];
     let mut got = 0;
     while got < buf.len() {

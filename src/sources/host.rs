@@ -1,7 +1,7 @@
 //! The host's default scan: where static AWS keys hide on an instance
 //! (system configuration, every user's dotfiles and ~/.aws, systemd units
-//! and the files they load, crontabs, cloud-init, container configs,
-//! application directories), resolved inside the host root.
+//! and the files they load, crontabs, cloud-init, container configs and
+//! image layers, application directories), resolved inside the host root.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -27,7 +27,13 @@ pub const SYSTEM_DIRS: &[&str] = &[
     "run/containerd/io.containerd.runtime.v2.task",
     "run/systemd/system",
     "run/systemd/transient",
+    // Logs, rotated (gzip) ones too; not the binary journal.
+    "var/log",
 ];
+
+/// Directories under the ones above that are never entered: systemd's
+/// binary journal (its own compression, gigabytes on a busy host).
+pub const PRUNED_DIRS: &[&str] = &["var/log/journal"];
 
 /// Application directories walked whole (configurable).
 pub const APP_DIRS: &[&str] = &["opt", "srv", "var/www", "usr/local", "app"];
@@ -47,6 +53,7 @@ pub const HOME_FILES: &[&str] = &[
     ".docker/config.json",
     ".kube/config",
     ".env",
+    ".pam_environment",
 ];
 
 /// Where unit files live, for `EnvironmentFile=`.
@@ -83,7 +90,7 @@ pub fn plan(root: &Path, users: &[User], opts: &PlanOptions, files: &Files) -> V
     if opts.full {
         roots.insert(Root { path: root.to_path_buf(), kind: RootKind::Default });
     }
-    for d in SYSTEM_DIRS {
+    for d in SYSTEM_DIRS.iter().chain(crate::sources::images::LAYER_DIRS) {
         roots.insert(default(&Path::new("/").join(d)));
     }
     match &opts.app_dirs {

@@ -2,6 +2,7 @@
 //! running processes' environments.
 
 pub mod host;
+pub mod images;
 pub mod procenv;
 pub mod users;
 pub mod walk;

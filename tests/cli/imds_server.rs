@@ -91,6 +91,8 @@ struct State {
     counter: AtomicU64,
     requests: Arc<Mutex<Vec<Request>>>,
     redirect_to: String,
+    /// What `/latest/user-data` answers (404 when None, as with no user data).
+    user_data: Option<Vec<u8>>,
 }
 
 impl Server {
@@ -114,7 +116,22 @@ impl Server {
         Server::start_full(mode, NOWHERE.into(), role, "127.0.0.1:0")
     }
 
+    /// A server whose `/latest/user-data` answers `user_data`.
+    pub fn start_with_user_data(mode: Mode, user_data: Vec<u8>) -> Server {
+        Server::start_full_with(mode, NOWHERE.into(), default_role(), "127.0.0.1:0", Some(user_data))
+    }
+
     fn start_full(mode: Mode, redirect_to: String, role: (String, String, String), bind: &str) -> Server {
+        Server::start_full_with(mode, redirect_to, role, bind, None)
+    }
+
+    fn start_full_with(
+        mode: Mode,
+        redirect_to: String,
+        role: (String, String, String),
+        bind: &str,
+        user_data: Option<Vec<u8>>,
+    ) -> Server {
         let listener = TcpListener::bind(bind).unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
@@ -126,6 +143,7 @@ impl Server {
             counter: AtomicU64::new(0),
             requests: Arc::clone(&requests),
             redirect_to,
+            user_data,
         });
         let stop2 = Arc::clone(&stop);
         thread::spawn(move || {
@@ -172,6 +190,7 @@ fn serve(conn: TcpStream, state: &State) {
                 return;
             }
             Body::Text(text) => {
+                let text = text.into_bytes();
                 if state.mode == Mode::Slow {
                     thread::sleep(SLOW);
                 }
@@ -185,7 +204,16 @@ fn serve(conn: TcpStream, state: &State) {
                     head.push_str(&format!("{k}: {v}\r\n"));
                 }
                 head.push_str("\r\n");
-                if conn.write_all(head.as_bytes()).and_then(|_| conn.write_all(text.as_bytes())).is_err() {
+                if conn.write_all(head.as_bytes()).and_then(|_| conn.write_all(&text)).is_err() {
+                    return;
+                }
+            }
+            Body::Bytes(bytes) => {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+                    bytes.len()
+                );
+                if conn.write_all(head.as_bytes()).and_then(|_| conn.write_all(&bytes)).is_err() {
                     return;
                 }
             }
@@ -207,6 +235,7 @@ fn serve(conn: TcpStream, state: &State) {
 
 enum Body {
     Text(String),
+    Bytes(Vec<u8>),
     Huge(usize),
     Never,
 }
@@ -285,6 +314,12 @@ fn respond(state: &State, method: &str, path: &str, headers: &HashMap<String, St
         None => return text(401, "Unauthorized"),
     }
     let role = !matches!(mode, Mode::NoRole);
+    if path == "/latest/user-data" {
+        return match &state.user_data {
+            Some(data) => Response { status: 200, headers: Vec::new(), body: Body::Bytes(data.clone()) },
+            None => text(404, "Not Found"),
+        };
+    }
     match path {
         "/latest/meta-data/" => text(200, "ami-id\nhostname\niam/\ninstance-id\nplacement/\n"),
         "/latest/dynamic/instance-identity/document" => text(

@@ -12,5 +12,6 @@ mod network;
 mod packaging;
 mod peer_cases;
 mod reports;
+mod soundness;
 mod sts_stub;
 mod util;

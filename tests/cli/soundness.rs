@@ -1,0 +1,435 @@
+//! A sound verdict: every static pair that software on a host would load is
+//! found with its secret, counted live, and fails the image gate
+//! (`--fail-on credentials`). Each test builds the host the way real ones
+//! are built and runs the binary on it, or starts the real process.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::util::*;
+
+const SECRET: &str = "5dkLVuqpZhD6V3Zym1hivdSHOzh6FGPjwplXD+5f";
+
+/// A key ID no other test uses (process scans see every test's processes).
+fn key(n: u64) -> String {
+    key_id_for_account("AKIA", 444455556666, n * 11 + 5)
+}
+
+/// A fixture host: root, a person (app) and a service account (svc).
+fn host() -> Tree {
+    let t = Tree::new();
+    t.write(
+        "etc/passwd",
+        "root:x:0:0:root:/root:/bin/bash\n\
+         app:x:1000:1000:App:/home/app:/bin/bash\n\
+         svc:x:998:998::/var/lib/svc:/usr/sbin/nologin\n",
+    );
+    t
+}
+
+/// The AMI gate on a mounted image: `scan --root IMAGE --no-imds --fail-on credentials`.
+fn gate(t: &Tree) -> (Run, Value) {
+    let mut cmd = rolecall();
+    cmd.args(["scan", "--format", "json", "--no-imds", "--fail-on", "credentials", "--root"]).arg(t.root());
+    let run = run_with_limit(cmd, Duration::from_secs(120));
+    let report = run.json();
+    (run, report)
+}
+
+/// The finding of `key` at `path` (as the host sees it), which must be live with its secret.
+fn live<'a>(report: &'a Value, key: &str, path: &str) -> &'a Value {
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key_id"] == key && f["location"]["path"] == path)
+        .unwrap_or_else(|| panic!("no finding of {key} in {path}: {:#}", report["findings"]));
+    assert_eq!(f["has_secret"], true, "{f:#}");
+    assert_eq!(f["live"], true, "{f:#}");
+    f
+}
+
+/// The gate fails the image, as it must with a live key in it.
+fn assert_gate_fails(run: &Run, report: &Value) {
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let failed = report["verdict"]["failed_conditions"].as_array().unwrap();
+    assert!(failed.contains(&Value::from("credentials")), "{:#}", report["verdict"]);
+    assert!(report["verdict"]["live_credentials"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn column_aligned_and_mixed_case_credentials_are_live() {
+    let t = host();
+    let (a, b) = (key(1), key(2));
+    t.write(
+        "root/.aws/credentials",
+        format!(
+            "[default]\naws_access_key_id          = {a}\naws_secret_access_key      = {SECRET}\n\n\
+             [ci]\nAWS_Access_Key_ID = {b}\nAWS_Secret_Access_Key = {SECRET}\n"
+        ),
+    );
+    let (run, report) = gate(&t);
+    assert_eq!(live(&report, &a, "/root/.aws/credentials")["location"]["line"], 2);
+    let mixed = live(&report, &b, "/root/.aws/credentials");
+    assert!(mixed["loaded_by"][0].as_str().unwrap().contains("botocore"), "{mixed:#}");
+    assert_gate_fails(&run, &report);
+}
+
+#[test]
+fn pam_environment_files_are_live() {
+    let t = host();
+    let (user, system) = (key(3), key(4));
+    t.write(
+        "home/app/.pam_environment",
+        format!("AWS_ACCESS_KEY_ID DEFAULT={user}\nAWS_SECRET_ACCESS_KEY DEFAULT={SECRET}\n"),
+    );
+    t.write(
+        "etc/security/pam_env.conf",
+        format!("# pam_env\nAWS_ACCESS_KEY_ID\tOVERRIDE={system}\nAWS_SECRET_ACCESS_KEY\tOVERRIDE=\"{SECRET}\"\n"),
+    );
+    let (run, report) = gate(&t);
+    live(&report, &user, "/home/app/.pam_environment");
+    live(&report, &system, "/etc/security/pam_env.conf");
+    assert_gate_fails(&run, &report);
+}
+
+#[test]
+fn terraform_state_of_an_access_key_is_live() {
+    let t = host();
+    let k = key(5);
+    t.write(
+        "opt/infra/terraform.tfstate",
+        format!(
+            "{{\n  \"version\": 4,\n  \"resources\": [\n    {{\n      \"type\": \"aws_iam_access_key\",\n      \"name\": \"ci\",\n      \
+             \"instances\": [\n        {{\n          \"attributes\": {{\n            \"create_date\": \"2025-01-01T00:00:00Z\",\n            \
+             \"encrypted_secret\": null,\n            \"id\": \"{k}\",\n            \"key_fingerprint\": null,\n            \
+             \"pgp_key\": null,\n            \"secret\": \"{SECRET}\",\n            \"ses_smtp_password_v4\": \"BDa6vU8pbJ0dVWYt+xiwx9z6UZmcvAD4QV1dw9rQTP9h\",\n            \
+             \"status\": \"Active\",\n            \"user\": \"ci\"\n          }}\n        }}\n      ]\n    }}\n  ]\n}}\n"
+        ),
+    );
+    let (run, report) = gate(&t);
+    assert_eq!(live(&report, &k, "/opt/infra/terraform.tfstate")["paired_by"], "json-object");
+    assert_gate_fails(&run, &report);
+}
+
+#[test]
+fn the_consoles_access_key_csv_is_live() {
+    let t = host();
+    let k = key(6);
+    t.write("home/app/Downloads/accessKeys.csv", format!("Access key ID,Secret access key\r\n{k},{SECRET}\r\n"));
+    let (run, report) = gate(&t);
+    assert_eq!(live(&report, &k, "/home/app/Downloads/accessKeys.csv")["paired_by"], "csv-columns");
+    assert_gate_fails(&run, &report);
+}
+
+#[test]
+fn an_s3cfg_with_its_secret_far_below_is_live() {
+    let t = host();
+    let k = key(7);
+    let middle: String = (0..40).map(|i| format!("option_{i} = value\n")).collect();
+    // A service account: only its dotfiles are read.
+    t.write("var/lib/svc/.s3cfg", format!("[default]\naccess_key = {k}\n{middle}secret_key = {SECRET}\n"));
+    let (run, report) = gate(&t);
+    assert_eq!(live(&report, &k, "/var/lib/svc/.s3cfg")["paired_by"], "ini-section");
+    assert_gate_fails(&run, &report);
+}
+
+#[test]
+fn a_latin1_config_file_is_live() {
+    let t = host();
+    let k = key(8);
+    let mut text = b"# Cl\xe9s d'acc\xe8s (ne pas diffuser)\ncl\xe9_acc\xe8s=".to_vec();
+    text.extend_from_slice(k.as_bytes());
+    text.extend_from_slice(b"\ncl\xe9_secr\xe8te=");
+    text.extend_from_slice(SECRET.as_bytes());
+    text.extend_from_slice(b"\n");
+    t.write("srv/app/config.properties", text);
+    let (run, report) = gate(&t);
+    assert_eq!(live(&report, &k, "/srv/app/config.properties")["paired_by"], "neighbour");
+    assert_gate_fails(&run, &report);
+}
+
+#[test]
+fn a_binary_with_the_pair_as_adjacent_strings_is_live() {
+    let t = host();
+    let k = key(9);
+    let mut elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec();
+    elf.extend((0..20_000u32).map(|i| (i * 7 % 251) as u8));
+    elf.extend_from_slice(b"\0\0\0");
+    elf.extend_from_slice(k.as_bytes());
+    elf.extend_from_slice(b"\0\0\0\0\0\0\0\0");
+    elf.extend_from_slice(SECRET.as_bytes());
+    elf.extend_from_slice(b"\0\0");
+    elf.extend((0..20_000u32).map(|i| (i * 13 % 251) as u8));
+    t.write("usr/local/bin/uploader", elf);
+    let (run, report) = gate(&t);
+    assert_eq!(live(&report, &k, "/usr/local/bin/uploader")["paired_by"], "neighbour");
+    assert_gate_fails(&run, &report);
+}
+
+#[test]
+fn a_symlinked_credentials_file_is_read_at_its_target() {
+    let t = host();
+    let k = key(10);
+    // /var/tmp is no default location: only the SDK's way there reaches it.
+    t.write("var/tmp/x", format!("[default]\naws_access_key_id = {k}\naws_secret_access_key = {SECRET}\n"));
+    std::fs::create_dir_all(t.path("var/lib/svc/.aws")).unwrap();
+    std::os::unix::fs::symlink("/var/tmp/x", t.path("var/lib/svc/.aws/credentials")).unwrap();
+    let (run, report) = gate(&t);
+    live(&report, &k, "/var/tmp/x");
+    assert_gate_fails(&run, &report);
+}
+
+#[test]
+fn ten_thousand_example_keys_do_not_hide_a_real_one() {
+    let t = host();
+    let k = key(11);
+    let mut text = "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n".repeat(10_000);
+    text.push_str(&format!("AWS_ACCESS_KEY_ID={k}\nAWS_SECRET_ACCESS_KEY={SECRET}\n"));
+    t.write("opt/app/.env", text);
+    let (run, report) = gate(&t);
+    live(&report, &k, "/opt/app/.env");
+    assert!(report["coverage"]["ignored"]["examples"].as_u64().unwrap() >= 10_000);
+    assert_eq!(report["coverage"]["gap_counts"]["too-many-matches"], Value::Null, "{:#}", report["coverage"]);
+    assert_gate_fails(&run, &report);
+}
+
+/// A process whose command line is exactly `argv` and whose environment
+/// is exactly `env`, idling (Python, started under the name `argv[0]`, with
+/// `-c` and its program as arguments 1 and 2); killed when dropped.
+fn process(argv: &[&str], env: &[(&str, &str)]) -> Child {
+    use std::os::unix::process::CommandExt;
+    let python = std::env::var_os("ROLECALL_TEST_PYTHON").unwrap_or_else(|| "python3".into());
+    let mut cmd = Command::new(python);
+    cmd.arg0(argv[0]).args(["-c", "import time\ntime.sleep(300)"]).args(&argv[1..]);
+    cmd.env_clear().envs(env.iter().copied()).stdin(Stdio::null()).stdout(Stdio::null());
+    let child = Child(cmd.spawn().expect("start python3"));
+    let cmdline = format!("/proc/{}/cmdline", child.0.id());
+    let start = std::time::Instant::now();
+    while !std::fs::read(&cmdline).unwrap_or_default().ends_with(format!("{}\0", argv[argv.len() - 1]).as_bytes())
+        && start.elapsed() < Duration::from_secs(5)
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child
+}
+
+fn scan_processes() -> (Run, Value) {
+    let mut cmd = rolecall();
+    cmd.args(["scan", "--format", "json", "--no-imds", "--sources", "processes", "--fail-on", "credentials"]);
+    let run = run_with_limit(cmd, Duration::from_secs(120));
+    let report = run.json();
+    (run, report)
+}
+
+/// The finding of `key` in process `pid`, which must be live with its secret.
+fn live_in_process<'a>(report: &'a Value, key: &str, pid: u32) -> &'a Value {
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key_id"] == key && f["processes"].as_array().unwrap().iter().any(|p| p["pid"] == pid))
+        .unwrap_or_else(|| panic!("no finding of {key} in pid {pid}: {:#}", report["findings"]));
+    assert_eq!(f["has_secret"], true, "{f:#}");
+    assert_eq!(f["live"], true, "{f:#}");
+    f
+}
+
+#[test]
+fn jvm_system_properties_on_a_command_line_are_live_and_never_shown() {
+    let k = key(12);
+    let p = process(
+        &["java", &format!("-Daws.accessKeyId={k}"), &format!("-Daws.secretAccessKey={SECRET}"), "-jar", "app.jar"],
+        &[("PATH", "/usr/bin:/bin")],
+    );
+    let (run, report) = scan_processes();
+    let f = live_in_process(&report, &k, p.0.id());
+    assert_eq!(f["location"]["type"], "command-line");
+    assert_eq!(f["location"]["argument"], 3, "java -c PROGRAM -Daws.accessKeyId=…");
+    assert!(f["loaded_by"][0].as_str().unwrap().starts_with("Java SDK"), "{f:#}");
+    let command = f["location"]["command"].as_str().unwrap();
+    assert!(command.starts_with("java -c ") && command.contains("<secret sha256:"), "{command}");
+    assert!(!run.stdout.contains(SECRET) && !run.stderr.contains(SECRET));
+    assert_gate_fails(&run, &report);
+}
+
+#[test]
+fn aws_configure_set_on_a_command_line_is_live() {
+    let k = key(13);
+    let p = process(
+        &[
+            "aws",
+            "configure",
+            "set",
+            "aws_access_key_id",
+            &k,
+            "&&",
+            "aws",
+            "configure",
+            "set",
+            "aws_secret_access_key",
+            SECRET,
+        ],
+        &[("PATH", "/usr/bin:/bin")],
+    );
+    let (run, report) = scan_processes();
+    let f = live_in_process(&report, &k, p.0.id());
+    assert_eq!(f["location"]["argument"], 6, "aws -c PROGRAM configure set aws_access_key_id KEY");
+    assert!(!run.stdout.contains(SECRET));
+    assert_gate_fails(&run, &report);
+}
+
+#[test]
+fn ten_thousand_example_keys_in_an_environment_do_not_hide_a_real_one() {
+    let k = key(14);
+    let mut env: Vec<(String, String)> =
+        (0..10_000).map(|i| (format!("EXAMPLE_{i}"), "AKIAIOSFODNN7EXAMPLE".to_string())).collect();
+    env.push(("AWS_ACCESS_KEY_ID".into(), k.clone()));
+    env.push(("AWS_SECRET_ACCESS_KEY".into(), SECRET.into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let p = process(&["app"], &env);
+    let (run, report) = scan_processes();
+    let f = live_in_process(&report, &k, p.0.id());
+    assert_eq!(f["location"]["variable"], "AWS_ACCESS_KEY_ID");
+    assert!(report["coverage"]["ignored"]["examples"].as_u64().unwrap() >= 10_000);
+    assert_gate_fails(&run, &report);
+}
+
+#[test]
+fn a_java_processs_credential_profiles_file_is_followed() {
+    let t = Tree::new();
+    let k = key(15);
+    // Outside every default location, reached through a symlink.
+    t.write("elsewhere/creds.ini", format!("[default]\naws_access_key_id = {k}\naws_secret_access_key = {SECRET}\n"));
+    std::os::unix::fs::symlink(t.path("elsewhere/creds.ini"), t.path("link.ini")).unwrap();
+    let link = t.path("link.ini");
+    let p = process(
+        &["java", "-jar", "app.jar"],
+        &[("AWS_CREDENTIAL_PROFILES_FILE", link.to_str().unwrap()), ("HOME", "/nonexistent"), ("PATH", "/bin")],
+    );
+    let mut cmd = rolecall();
+    cmd.args(["scan", "--format", "json", "--no-imds", "--sources", "processes,files", "--fail-on", "credentials"]);
+    // The host's own big trees are not what this is about.
+    for big in ["/root", "/usr", "/var", "/opt", "/home", "/srv"] {
+        cmd.args(["--exclude", big]);
+    }
+    let run = run_with_limit(cmd, Duration::from_secs(300));
+    let report = run.json();
+    let real = std::fs::canonicalize(t.path("elsewhere/creds.ini")).unwrap();
+    let f = live(&report, &k, real.to_str().unwrap());
+    assert!(f["loaded_by"].as_array().is_some_and(|l| !l.is_empty()), "{f:#}");
+    assert_gate_fails(&run, &report);
+    drop(p);
+}
+
+#[test]
+fn a_key_baked_into_an_image_layer_is_live_and_named_by_its_image() {
+    let t = host();
+    let k = key(16);
+    let diff = format!("sha256:{}", "3".repeat(64));
+    let image = "b".repeat(64);
+    let base = "var/lib/docker/image/overlay2";
+    t.write(format!("{base}/layerdb/sha256/{}/cache-id", &diff[7..]), "f00dfeed");
+    t.write(format!("{base}/imagedb/content/sha256/{image}"), format!("{{\"rootfs\":{{\"diff_ids\":[\"{diff}\"]}}}}"));
+    t.write(
+        format!("{base}/repositories.json"),
+        format!("{{\"Repositories\":{{\"shop\":{{\"shop:2.1\":\"sha256:{image}\"}}}}}}"),
+    );
+    t.write(
+        "var/lib/docker/overlay2/f00dfeed/diff/app/.env",
+        format!("AWS_ACCESS_KEY_ID={k}\nAWS_SECRET_ACCESS_KEY={SECRET}\n"),
+    );
+    let (run, report) = gate(&t);
+    let f = live(&report, &k, "/var/lib/docker/overlay2/f00dfeed/diff/app/.env");
+    assert_eq!(f["image_layer"], "docker image shop:2.1 (layer 1 of 1)");
+    assert_gate_fails(&run, &report);
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+#[test]
+fn a_key_in_a_rotated_gzip_log_is_live_with_its_decoded_line() {
+    let t = host();
+    let k = key(17);
+    let mut log: String = (0..500).map(|i| format!("2026-11-30T10:00:{:02} GET /health 200\n", i % 60)).collect();
+    log.push_str(&format!("2026-11-30T10:01:00 starting with AWS_ACCESS_KEY_ID={k} AWS_SECRET_ACCESS_KEY={SECRET}\n"));
+    t.write("var/log/app/app.log.2.gz", gzip(log.as_bytes()));
+    let (run, report) = gate(&t);
+    let f = live(&report, &k, "/var/log/app/app.log.2.gz");
+    assert_eq!(f["decoded"], "gzip");
+    assert_eq!(f["location"]["line"], 501);
+    assert_gate_fails(&run, &report);
+}
+
+fn utf16le(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
+}
+
+#[test]
+fn utf16_text_with_or_without_a_byte_order_mark_is_live() {
+    let t = host();
+    let (a, b) = (key(18), key(19));
+    let mut with_bom = vec![0xff, 0xfe];
+    with_bom
+        .extend(utf16le(&format!("$env:AWS_ACCESS_KEY_ID = \"{a}\"\r\n$env:AWS_SECRET_ACCESS_KEY = \"{SECRET}\"\r\n")));
+    t.write("root/deploy.ps1", with_bom);
+    t.write("home/app/export.txt", utf16le(&format!("AccessKeyId : {b}\r\nSecretAccessKey : {SECRET}\r\n")));
+    let (run, report) = gate(&t);
+    assert_eq!(live(&report, &a, "/root/deploy.ps1")["decoded"], "utf-16le");
+    assert_eq!(live(&report, &b, "/home/app/export.txt")["location"]["line"], 1);
+    assert_gate_fails(&run, &report);
+}
+
+/// `scan --sources processes` (no files) on a host whose IMDS serves `user_data`.
+fn scan_with_user_data(user_data: Vec<u8>) -> (Run, Value) {
+    let server = crate::imds_server::Server::start_with_user_data(crate::imds_server::Mode::TokenRequired, user_data);
+    let mut cmd = rolecall_with_imds(&server.url());
+    cmd.args(["scan", "--format", "json", "--sources", "processes", "--fail-on", "credentials"]);
+    cmd.args(["--imds-endpoint", &server.url()]);
+    let run = run_with_limit(cmd, Duration::from_secs(120));
+    let report = run.json();
+    (run, report)
+}
+
+fn live_in_user_data<'a>(report: &'a Value, key: &str) -> &'a Value {
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key_id"] == key && f["location"]["type"] == "imds-user-data")
+        .unwrap_or_else(|| panic!("no user-data finding of {key}: {:#}", report["findings"]));
+    assert_eq!(f["has_secret"], true, "{f:#}");
+    assert_eq!(f["live"], true, "{f:#}");
+    f
+}
+
+#[test]
+fn keys_in_the_instances_user_data_are_live_plain_gzip_or_mime() {
+    let k = key(20);
+    let script = format!(
+        "#!/bin/bash\nyum -y install app\ncat >/etc/app.env <<EOF\nAWS_ACCESS_KEY_ID={k}\nAWS_SECRET_ACCESS_KEY={SECRET}\nEOF\n"
+    );
+    let (run, report) = scan_with_user_data(script.clone().into_bytes());
+    assert_eq!(live_in_user_data(&report, &k)["location"]["line"], 4);
+    assert_gate_fails(&run, &report);
+
+    let (run, report) = scan_with_user_data(gzip(script.as_bytes()));
+    live_in_user_data(&report, &k);
+    assert_gate_fails(&run, &report);
+
+    let b64 = data_encoding::BASE64.encode(&gzip(script.as_bytes()));
+    let mime = format!(
+        "Content-Type: multipart/mixed; boundary=\"//\"\nMIME-Version: 1.0\n\n--//\nContent-Type: text/cloud-config\n\n\
+         #cloud-config\npackages: [jq]\n--//\nContent-Type: text/x-shellscript\nContent-Transfer-Encoding: base64\n\n{b64}\n--//--\n"
+    );
+    let (run, report) = scan_with_user_data(mime.into_bytes());
+    assert_eq!(live_in_user_data(&report, &k)["location"]["part"], 2);
+    assert_gate_fails(&run, &report);
+}
