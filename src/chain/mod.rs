@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::awsconfig::Options;
-use crate::credential::KeyId;
+use crate::credential::{self, KeyId};
 use crate::environ::Environ;
 use crate::hostfs::Files;
 use crate::imds::{ImdsState, RoleStatus};
@@ -101,6 +101,37 @@ impl Source {
             | Source::BotoConfig { key_id, .. } => key_id.as_ref(),
             Source::AssumeRole { source, .. } => source.static_key_id(),
             _ => None,
+        }
+    }
+
+    /// The same source with every host-controlled string passed through
+    /// [`credential::redact`]: a `credential_process` command line, a
+    /// profile name or a URL cannot carry a secret into a report.
+    fn redacted(self) -> Source {
+        let r = |s: String| credential::redact(&s);
+        match self {
+            Source::AssumeRole { profile, role_arn, source } => {
+                Source::AssumeRole { profile: r(profile), role_arn: r(role_arn), source: Box::new(source.redacted()) }
+            }
+            Source::WebIdentity { role_arn, token_file } => {
+                Source::WebIdentity { role_arn: r(role_arn), token_file: r(token_file) }
+            }
+            Source::Sso { profile } => Source::Sso { profile: r(profile) },
+            Source::SharedCredentialsFile { path, profile, key_id } => {
+                Source::SharedCredentialsFile { path: r(path), profile: r(profile), key_id }
+            }
+            Source::Login { profile } => Source::Login { profile: r(profile) },
+            Source::CredentialProcess { profile, command } => {
+                Source::CredentialProcess { profile: r(profile), command: r(command) }
+            }
+            Source::ConfigFile { path, profile, key_id } => {
+                Source::ConfigFile { path: r(path), profile: r(profile), key_id }
+            }
+            Source::Ec2CredentialsFile { path, key_id } => Source::Ec2CredentialsFile { path: r(path), key_id },
+            Source::BotoConfig { path, key_id } => Source::BotoConfig { path: r(path), key_id },
+            Source::Container { uri } => Source::Container { uri: r(uri) },
+            Source::Error { error } => Source::Error { error: r(error) },
+            s @ (Source::Environment { .. } | Source::InstanceRole | Source::NoCredentials) => s,
         }
     }
 
@@ -302,6 +333,8 @@ pub fn resolve(ctx: &Context, sdk: Sdk) -> Resolution {
         Sdk::Rust => rust_sdk::resolve(ctx),
         Sdk::JavaScriptV3 => js_sdk::resolve(ctx),
     };
+    // Every string here came from the host's files and environments.
+    let (source, profile) = (source.redacted(), credential::redact(&profile));
     Resolution { sdk, method: source.method(), shadowing: source.shadowing(), source, profile }
 }
 

@@ -97,3 +97,102 @@ fn no_file_rolecall_writes_holds_a_secret() {
     assert_no_secret(&run.stdout, "stdout");
     assert_no_secret(&run.stderr, "stderr");
 }
+
+/// Starts `/bin/sleep 300` with a raw environment block: entries as given,
+/// without `=` where so written (execve through ctypes: no shell or
+/// `Command` can make one). Killed when dropped.
+fn raw_environment_process(entries: &[&str]) -> Child {
+    let python = std::env::var_os("ROLECALL_TEST_PYTHON").unwrap_or_else(|| "python3".into());
+    let program = "import ctypes, sys\n\
+                   libc = ctypes.CDLL(None)\n\
+                   def arr(xs):\n    a = (ctypes.c_char_p * (len(xs) + 1))(*[x.encode() for x in xs]); a[len(xs)] = None; return a\n\
+                   libc.execve(b'/bin/sleep', arr(['sleep', '300']), arr(sys.argv[1:]))\n";
+    let mut cmd = std::process::Command::new(python);
+    cmd.args(["-c", program]).args(entries).env_clear();
+    cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null());
+    let child = Child(cmd.spawn().expect("start python3"));
+    let exe = format!("/proc/{}/exe", child.0.id());
+    let start = std::time::Instant::now();
+    while std::fs::read_link(&exe).map(|e| !e.ends_with("sleep")).unwrap_or(true)
+        && start.elapsed() < Duration::from_secs(5)
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child
+}
+
+/// Secrets on command lines, in environment entries without `=`, in a
+/// `credential_process` command and in the instance's user data: none
+/// reaches stdout or stderr, in any format, at any verbosity.
+#[test]
+fn no_secret_from_a_process_a_chain_or_user_data_is_printed() {
+    use std::os::unix::process::CommandExt;
+    let t = Tree::new();
+    t.write(
+        "home/cp/.aws/config",
+        format!(
+            "[default]\ncredential_process = /usr/local/bin/get-creds --id AKIA2OGYBAH6STMMNXNN --secret {SECRET}\n"
+        ),
+    );
+    let python = std::env::var_os("ROLECALL_TEST_PYTHON").unwrap_or_else(|| "python3".into());
+    let mut java = std::process::Command::new(&python);
+    java.arg0("java")
+        .args(["-c", "import time\ntime.sleep(300)"])
+        .arg("-Daws.accessKeyId=AKIALALEMEL33243OLIB")
+        .arg(format!("-Daws.secretAccessKey={SECRET2}"))
+        .arg(format!("--token={TOKEN}"))
+        .env_clear()
+        .env("HOME", t.path("home/cp"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null());
+    let _java = Child(java.spawn().expect("start python3"));
+    let _bare = raw_environment_process(&[
+        "PATH=/bin",
+        &format!("AWS_SECRET_ACCESS_KEY {SECRET}"),
+        &format!("AWS_SESSION_TOKEN{TOKEN}"),
+    ]);
+    let user_data = format!(
+        "#!/bin/sh\nexport AWS_ACCESS_KEY_ID=ASIAY34FZKBOKMUTVV7A\nexport AWS_SECRET_ACCESS_KEY={SECRET2}\nexport AWS_SESSION_TOKEN={TOKEN}\n"
+    );
+    let server = Server::start_with_user_data(Mode::TokenOptional, user_data.into_bytes());
+    std::thread::sleep(Duration::from_millis(300));
+    for format in formats() {
+        for verbosity in ["-q", "-v", "-vvv"] {
+            let mut cmd = rolecall_with_imds(&server.url());
+            cmd.args([
+                "scan",
+                verbosity,
+                "--format",
+                &format,
+                "--sources",
+                "processes",
+                "--imds-endpoint",
+                &server.url(),
+            ]);
+            cmd.env("RUST_LOG", "trace");
+            let run = run_with_limit(cmd, Duration::from_secs(120));
+            assert_eq!(run.code, 1, "{format} {verbosity}: {}", run.stderr);
+            assert_no_secret(&run.stdout, &format!("stdout of --format {format} {verbosity}"));
+            assert_no_secret(&run.stderr, &format!("stderr of --format {format} {verbosity}"));
+            if format == "json" {
+                let report = run.json();
+                let kinds: Vec<&str> = report["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|f| f["location"]["type"].as_str())
+                    .collect();
+                assert!(kinds.contains(&"command-line") && kinds.contains(&"imds-user-data"), "{kinds:?}");
+                let text = run.stdout.as_str();
+                assert!(
+                    text.contains("(no name) AWS_SECRET_ACCESS_KEY <secret sha256:"),
+                    "the bare entry is shown redacted"
+                );
+                assert!(
+                    text.contains("get-creds --id AKIA2OGYBAH6STMMNXNN --secret <secret sha256:"),
+                    "credential_process"
+                );
+            }
+        }
+    }
+}
