@@ -144,6 +144,9 @@ pub struct Coverage {
     pub gaps: Vec<Gap>,
     /// Values that looked like keys but were not reported.
     pub ignored: Ignored,
+    /// Key IDs alone in files a package installed and nobody changed since
+    /// (vendor examples and test data), by package: not findings.
+    pub vendor: BTreeMap<String, u64>,
     /// Wall-clock time of the scan in milliseconds.
     pub elapsed_ms: u64,
     /// False when something that could hold a live credential was not (fully)
@@ -210,6 +213,9 @@ impl Coverage {
             }
         }
         self.ignored.add(other.ignored);
+        for (k, v) in other.vendor {
+            *self.vendor.entry(k).or_default() += v;
+        }
     }
 
     /// Sorts the listed paths so that reports do not depend on thread timing.

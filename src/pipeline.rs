@@ -1,7 +1,7 @@
 //! Runs one scan end to end: IMDS in parallel with the sources (processes,
 //! users, files), then each process's and user's credential chain, then the verdict.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::chain::{self, Context, InstanceRole, Runtime, Subject, SubjectChain, loadable};
@@ -18,10 +18,10 @@ use crate::report::Report;
 use crate::scan;
 use crate::scan::{PairedBy, Sighting};
 use crate::settings::{NetworkChecks, Settings};
-use crate::sources::images;
 use crate::sources::procenv::{self, Process};
 use crate::sources::users::{self, User};
 use crate::sources::walk::{Root, RootKind};
+use crate::sources::{images, packages};
 use crate::sts::{SigningKey, Sts, Verification};
 use crate::verdict;
 
@@ -85,6 +85,7 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
             today: crate::baseline::today(),
             fail_on: &settings.fail_on,
         };
+        drop_vendor_content(&mut findings, &settings.host_root, &mut coverage);
         attribute_layers(&mut findings, &files);
         let login_users: &[User] = if settings.users { &users } else { &[] };
         let sdk = sdk_view(&processes, &users, login_users, &files, &imds, &settings.host_root);
@@ -145,6 +146,29 @@ fn sdk_files(processes: &[Process], users: &[User], files: &Files) -> Vec<PathBu
     out.sort();
     out.dedup();
     out
+}
+
+/// Key IDs alone in files a package installed and nobody changed since, or
+/// in pip's AWS CLI and botocore data, are vendor content: counted by
+/// package, not findings. A pair with its secret always stays a finding.
+fn drop_vendor_content(findings: &mut Vec<Finding>, root: &Path, coverage: &mut Coverage) {
+    let alone = |f: &Finding| f.key_id.is_some() && f.secret.is_none();
+    let candidates: BTreeSet<PathBuf> =
+        findings.iter().filter(|f| alone(f)).filter_map(|f| f.location.path().map(Path::to_path_buf)).collect();
+    if candidates.is_empty() {
+        return;
+    }
+    let owners = packages::unmodified_packaged(root, &candidates);
+    findings.retain(|f| {
+        let Some(path) = f.location.path().filter(|_| alone(f)) else { return true };
+        match owners.get(path).map(String::as_str).or_else(|| packages::vendor_tree(path)) {
+            Some(package) => {
+                *coverage.vendor.entry(package.to_string()).or_default() += f.occurrences;
+                false
+            }
+            None => true,
+        }
+    });
 }
 
 /// Names the image or container of every finding in an image layer (the

@@ -321,8 +321,8 @@ fn advice(f: &Finding) -> String {
 fn write_coverage(out: &mut dyn io::Write, paint: &Paint, c: &Coverage) -> io::Result<()> {
     let gaps = c.gaps_total();
     let skipped: u64 = c.skipped.values().sum();
-    let ignored = c.ignored.examples + c.ignored.placeholders;
-    if gaps == 0 && skipped == 0 && ignored == 0 {
+    let ignored = c.ignored.examples + c.ignored.placeholders + c.ignored.identifiers;
+    if gaps == 0 && skipped == 0 && ignored == 0 && c.vendor.is_empty() {
         return Ok(());
     }
     writeln!(out)?;
@@ -342,12 +342,26 @@ fn write_coverage(out: &mut dyn io::Write, paint: &Paint, c: &Coverage) -> io::R
     }
     if ignored > 0 {
         let mut parts = Vec::new();
-        for (n, what) in [(c.ignored.examples, "AWS documentation example"), (c.ignored.placeholders, "placeholder")] {
+        for (n, what) in [
+            (c.ignored.examples, "AWS documentation example"),
+            (c.ignored.placeholders, "placeholder"),
+            (c.ignored.identifiers, "word with a key ID's shape"),
+        ] {
             if n > 0 {
                 parts.push(format!("{n} {what}{}", plural(n as usize)));
             }
         }
         writeln!(out, "   ignored: {} (not credentials)", parts.join(", "))?;
+    }
+    if !c.vendor.is_empty() {
+        let n: u64 = c.vendor.values().sum();
+        let by: Vec<String> = c.vendor.iter().map(|(p, n)| format!("{}: {n}", escape::terminal(p))).collect();
+        writeln!(
+            out,
+            "   vendor: {n} key ID{} alone in unmodified packaged files ({})",
+            plural(n as usize),
+            by.join(", ")
+        )?;
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 pub mod host;
 pub mod images;
+pub mod packages;
 pub mod procenv;
 pub mod users;
 pub mod walk;

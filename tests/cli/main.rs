@@ -15,3 +15,4 @@ mod reports;
 mod soundness;
 mod sts_stub;
 mod util;
+mod vendor;
