@@ -59,7 +59,8 @@ pub enum GapReason {
     TooManyMatches,
     /// Not read to the end: `--max-seconds` was reached.
     TimeLimit,
-    /// A file named by the host that is larger than the cap for such files.
+    /// Larger than the cap for its kind: a file named by the host (16 MiB),
+    /// a process environment or command line (4 MiB), a gzip stream's output.
     TooLarge,
 }
 
@@ -89,7 +90,7 @@ impl fmt::Display for GapReason {
             GapReason::IoError => "I/O error",
             GapReason::TooManyMatches => "too many matches (extra matches not kept)",
             GapReason::TimeLimit => "time limit reached",
-            GapReason::TooLarge => "larger than the cap for a file named by the host",
+            GapReason::TooLarge => "larger than its cap (not read to the end)",
         })
     }
 }

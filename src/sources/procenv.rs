@@ -21,6 +21,8 @@ pub struct Process {
     pub environ: Environ,
     /// The command line's arguments, NUL-separated as in `/proc/<pid>/cmdline`.
     pub argv: Environ,
+    /// What was longer than [`MAX_ENVIRON`] and read only that far.
+    pub cut: Vec<&'static str>,
     /// The executable's path, readable through `/proc/<pid>/exe`.
     pub exe_path: Option<PathBuf>,
     pub cwd: Option<PathBuf>,
@@ -49,7 +51,13 @@ pub fn list(
     for pid in pids.into_iter().filter(|p| *p != skip) {
         let dir = proc_root.join(pid.to_string());
         match read_process(&dir, pid, boot, users) {
-            Ok(Some(p)) => out.push(p),
+            Ok(Some(p)) => {
+                for what in &p.cut {
+                    let detail = format!("{what} longer than {} MiB: the rest was not read", MAX_ENVIRON >> 20);
+                    coverage.gap(format!("pid {pid}"), GapReason::TooLarge, detail);
+                }
+                out.push(p);
+            }
             Ok(None) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ESRCH) => {}
             Err(e) => coverage.gap(format!("pid {pid}"), GapReason::of(&e), format!("environment not readable: {e}")),
@@ -72,7 +80,11 @@ fn read_process(
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or(u32::MAX);
     let mut raw = Vec::new();
-    std::fs::File::open(dir.join("environ"))?.take(MAX_ENVIRON as u64).read_to_end(&mut raw)?;
+    std::fs::File::open(dir.join("environ"))?.take(MAX_ENVIRON as u64 + 1).read_to_end(&mut raw)?;
+    let mut cut = Vec::new();
+    if raw.len() > MAX_ENVIRON {
+        cut.push("environment");
+    }
     let environ = Environ::from_raw(raw);
     if environ.is_empty() {
         return Ok(None);
@@ -80,7 +92,10 @@ fn read_process(
     let exe_path = std::fs::read_link(dir.join("exe")).ok();
     let mut cmdline = Vec::new();
     if let Ok(f) = std::fs::File::open(dir.join("cmdline")) {
-        f.take(MAX_ENVIRON as u64).read_to_end(&mut cmdline)?;
+        f.take(MAX_ENVIRON as u64 + 1).read_to_end(&mut cmdline)?;
+    }
+    if cmdline.len() > MAX_ENVIRON {
+        cut.push("command line");
     }
     let argv = Environ::from_raw(cmdline);
     // Only the program and its arguments with every secret replaced by its fingerprint.
@@ -110,6 +125,7 @@ fn read_process(
         },
         environ,
         argv,
+        cut,
         exe_path: Some(dir.join("exe")),
         cwd: std::fs::read_link(dir.join("cwd")).ok(),
     }))
