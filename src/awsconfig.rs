@@ -2,7 +2,7 @@
 //! does (Python's `RawConfigParser`, then `build_profile_map`), errors
 //! included, and the way the Rust and JavaScript v3 SDKs' own parsers do.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 /// Options of one section, names lowercased, values stripped.
@@ -42,12 +42,13 @@ impl Ini {
     /// comments, no inline comments, indented continuation lines, strict
     /// (a duplicate section or option is an error), lowercased option names.
     pub fn parse(text: &str) -> Result<Ini, ParseError> {
-        let mut sections: Vec<(String, RawOptions)> = Vec::new();
-        let mut defaults: RawOptions = Vec::new();
-        // Index into `sections` of the current section; usize::MAX for DEFAULT.
+        let mut sections: Vec<RawSection> = Vec::new();
+        let mut defaults = RawSection::default();
+        let mut seen_sections: HashSet<String> = HashSet::new();
+        // The section being read (None before the first header; DEFAULT
+        // for [DEFAULT]) and the index of the option being read in it.
         let mut current: Option<usize> = None;
-        let mut seen_sections: Vec<String> = Vec::new();
-        let mut option: Option<String> = None;
+        let mut option: Option<usize> = None;
         let mut indent_level = 0usize;
         let mut first_error: Option<ParseError> = None;
         const DEFAULT: usize = usize::MAX;
@@ -57,16 +58,12 @@ impl Ini {
             let stripped = line.trim();
             let is_comment = stripped.starts_with('#') || stripped.starts_with(';');
             let value = if is_comment { "" } else { stripped };
-            // The options of the section being read, if any.
-            let cur_opts = match current {
+            let section = match current {
                 Some(DEFAULT) => Some(&mut defaults),
-                Some(c) => Some(&mut sections[c].1),
+                Some(c) => Some(&mut sections[c]),
                 None => None,
             };
-            let value_of_option = cur_opts.and_then(|opts| {
-                let name = option.as_ref()?;
-                opts.iter_mut().find(|(n, _)| n == name).map(|(_, v)| v)
-            });
+            let value_of_option = section.and_then(|s| Some(&mut s.options[option?].1));
             if value.is_empty() {
                 // An empty line inside a value is kept (and trimmed at the end); a comment line is not.
                 if let (false, Some(v)) = (is_comment, value_of_option) {
@@ -83,11 +80,10 @@ impl Ini {
             if let Some(header) = section_header(value) {
                 if header == "DEFAULT" {
                     current = Some(DEFAULT);
-                } else if seen_sections.iter().any(|s| s == header) {
+                } else if !seen_sections.insert(header.to_string()) {
                     return Err(ParseError { line: lineno, message: format!("section {header:?} already exists") });
                 } else {
-                    seen_sections.push(header.to_string());
-                    sections.push((header.to_string(), Vec::new()));
+                    sections.push(RawSection { name: header.to_string(), ..RawSection::default() });
                     current = Some(sections.len() - 1);
                 }
                 option = None;
@@ -99,12 +95,12 @@ impl Ini {
             match split_option(value) {
                 Some((name, val)) => {
                     let name = name.trim_end().to_lowercase();
-                    let opts = if cur == DEFAULT { &mut defaults } else { &mut sections[cur].1 };
-                    if opts.iter().any(|(n, _)| *n == name) {
+                    let section = if cur == DEFAULT { &mut defaults } else { &mut sections[cur] };
+                    if !section.names.insert(name.clone()) {
                         return Err(ParseError { line: lineno, message: format!("option {name:?} already exists") });
                     }
-                    opts.push((name.clone(), vec![val.trim().to_string()]));
-                    option = Some(name);
+                    section.options.push((name, vec![val.trim().to_string()]));
+                    option = Some(section.options.len() - 1);
                 }
                 None => {
                     // ParsingError is raised after the whole file is read.
@@ -116,20 +112,37 @@ impl Ini {
         if let Some(e) = first_error {
             return Err(e);
         }
+        // Every section inherits [DEFAULT]: refuse what would take more
+        // than a few million copies (no real file comes near).
+        if defaults.options.len().saturating_mul(sections.len()) > MAX_INHERITED {
+            return Err(ParseError { line: 1, message: "too many [DEFAULT] options times sections to read".into() });
+        }
         let join = |opts: RawOptions| -> Options {
             opts.into_iter().map(|(k, v)| (k, v.join("\n").trim_end().to_string())).collect()
         };
-        let defaults = join(defaults);
+        let defaults = join(defaults.options);
         let sections = sections
             .into_iter()
-            .map(|(name, opts)| {
+            .map(|s| {
                 let mut merged = defaults.clone();
-                merged.extend(join(opts));
-                (name, merged)
+                merged.extend(join(s.options));
+                (s.name, merged)
             })
             .collect();
         Ok(Ini { sections })
     }
+}
+
+/// Options inherited from `[DEFAULT]` at most, summed over sections.
+const MAX_INHERITED: usize = 4_000_000;
+
+/// A section while parsing: its options in file order, each value's lines,
+/// and the set of their names.
+#[derive(Default)]
+struct RawSection {
+    name: String,
+    options: RawOptions,
+    names: HashSet<String>,
 }
 
 /// Lines as Python's text mode splits them: on `\n`, `\r\n` and `\r`.
@@ -264,14 +277,15 @@ impl ConfigProfiles {
 /// (a section named twice is merged, a later option replaces an earlier).
 pub type Sections = Vec<(String, Options)>;
 
-fn merge_section(sections: &mut Sections, name: &str) -> usize {
-    match sections.iter().position(|(n, _)| n == name) {
-        Some(i) => i,
-        None => {
-            sections.push((name.to_string(), Options::new()));
-            sections.len() - 1
-        }
+/// The index of section `name` in `sections`, added if it is new; `index`
+/// maps names to indices, so that a file of many sections parses in linear time.
+fn merge_section(sections: &mut Sections, index: &mut HashMap<String, usize>, name: &str) -> usize {
+    if let Some(&i) = index.get(name) {
+        return i;
     }
+    sections.push((name.to_string(), Options::new()));
+    index.insert(name.to_string(), sections.len() - 1);
+    sections.len() - 1
 }
 
 /// aws-runtime's `prepare_line`: trims spaces and tabs, and cuts a comment
@@ -294,6 +308,7 @@ fn rust_prepare_line(line: &str, comments_need_whitespace: bool) -> &str {
 /// before any section or a line without `=`.
 pub fn parse_rust(text: &str) -> Result<Sections, ParseError> {
     let mut sections = Sections::new();
+    let mut index = HashMap::new();
     let mut current: Option<usize> = None;
     let mut property: Option<String> = None;
     for (i, line) in text.lines().enumerate() {
@@ -306,7 +321,7 @@ pub fn parse_rust(text: &str) -> Result<Sections, ParseError> {
                 .strip_prefix('[')
                 .and_then(|l| l.strip_suffix(']'))
                 .ok_or_else(|| err("a profile definition must end with ']'"))?;
-            current = Some(merge_section(&mut sections, name));
+            current = Some(merge_section(&mut sections, &mut index, name));
             property = None;
         } else if line.starts_with([' ', '\t']) {
             let (Some(c), Some(p)) = (current, property.as_ref()) else {
@@ -336,6 +351,7 @@ pub fn parse_rust(text: &str) -> Result<Sections, ParseError> {
 /// only when it holds a property, and anything it cannot read ignored.
 pub fn parse_js(text: &str) -> Sections {
     let mut sections = Sections::new();
+    let mut index = HashMap::new();
     let mut current: Option<String> = None;
     let mut sub: Option<String> = None;
     for raw in text.split('\n') {
@@ -373,7 +389,7 @@ pub fn parse_js(text: &str) -> Sections {
                 Some(s) => format!("{s}.{name}"),
                 None => name.to_string(),
             };
-            let i = merge_section(&mut sections, section);
+            let i = merge_section(&mut sections, &mut index, section);
             sections[i].1.insert(key, value.to_string());
         }
     }

@@ -37,6 +37,24 @@ pub fn terminal(s: &str) -> String {
     out
 }
 
+/// `s` cut to at most `max` bytes on a character boundary, with `...` at
+/// the end when something was cut (the dots count towards `max`).
+pub fn cut(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if s.len() <= max {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut end = max.saturating_sub(3);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!("{}...", &s[..end]))
+}
+
+/// The first `n` characters of `s` (never cutting one in two).
+pub fn prefix(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,6 +65,16 @@ mod tests {
     fn invalid_utf8_is_escaped() {
         let p = Path::new(OsStr::from_bytes(b"/tmp/caf\xe9 dir/x"));
         assert_eq!(path(p), "/tmp/caf\\xE9 dir/x");
+    }
+
+    #[test]
+    fn cuts_fall_on_character_boundaries() {
+        let s = "é".repeat(600);
+        assert_eq!(cut(&s, 1024).len(), 1023);
+        assert!(cut(&s, 1024).ends_with("..."));
+        assert_eq!(cut("short", 1024), "short");
+        assert_eq!(prefix("ééé", 2), "éé");
+        assert_eq!(prefix("ab", 12), "ab");
     }
 
     #[test]

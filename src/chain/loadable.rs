@@ -3,7 +3,7 @@
 //! every environment pair an SDK reads, and a JVM's system properties. This
 //! is the SDK half of "live": a pair here is live even if no rule paired it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use super::sdk_common::load_sdk_files;
@@ -110,16 +110,19 @@ fn token_of(options: &Options, name: &str) -> Option<Secret> {
 /// secret in the other is loaded by them).
 pub fn from_files(ctx: &Context) -> Vec<LoadedFromFile> {
     let mut out: Vec<LoadedFromFile> = Vec::new();
+    // (path, key ID, secret fingerprint, profile) → index in `out`.
+    let mut index: HashMap<(PathBuf, KeyId, String, String), usize> = HashMap::new();
     let mut add = |path: PathBuf, sdk: &'static str, profile: &str, options: &Options, names: [&str; 3]| {
         let Some((key_id, secret)) = pair_of(options.get(names[0]), options.get(names[1])) else { return };
-        let token = token_of(options, names[2]);
-        let same = |l: &&mut LoadedFromFile| {
-            l.path == path && l.key_id == key_id && l.secret.expose() == secret.expose() && l.profile == profile
-        };
-        match out.iter_mut().find(|l| same(l)) {
-            Some(l) if !l.sdks.contains(&sdk) => l.sdks.push(sdk),
+        let key = (path.clone(), key_id.clone(), secret.fingerprint().to_string(), profile.to_string());
+        match index.get(&key) {
+            Some(&i) if !out[i].sdks.contains(&sdk) => out[i].sdks.push(sdk),
             Some(_) => {}
-            None => out.push(LoadedFromFile { path, key_id, secret, token, sdks: vec![sdk], profile: profile.into() }),
+            None => {
+                index.insert(key, out.len());
+                let token = token_of(options, names[2]);
+                out.push(LoadedFromFile { path, key_id, secret, token, sdks: vec![sdk], profile: profile.into() });
+            }
         }
     };
     let keys = ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"];

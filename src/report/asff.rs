@@ -88,8 +88,7 @@ pub fn findings(report: &Report) -> Result<Vec<Value>> {
         "Details": { "AwsEc2Instance": details },
     });
     let base = |suffix: &str, generator: &str, title: String, description: String, severity: &str, status: &str| {
-        let mut description = description;
-        description.truncate(1024);
+        let description = crate::escape::cut(&description, 1024);
         json!({
             "SchemaVersion": SCHEMA_VERSION,
             "Id": format!("{}/rolecall/{suffix}", inst.arn()),

@@ -23,22 +23,36 @@ const MAX_VALUE: usize = 4096;
 const MAX_FILES: usize = 20;
 
 /// Cuts a value to the agent's limit, on a character boundary.
-fn cap(mut s: String) -> String {
-    if s.len() > MAX_VALUE {
-        let mut end = MAX_VALUE - 3;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-        s.push_str("...");
-    }
-    s
+fn cap(s: String) -> String {
+    crate::escape::cut(&s, MAX_VALUE).into_owned()
 }
 
 /// Inventory is not treated as sensitive by AWS: key IDs go in shortened
 /// (`AKIA...WXYZ`); the full IDs are in the JSON report.
 fn short_key(k: &str) -> String {
     format!("{}...{}", &k[..4], &k[k.len() - 4..])
+}
+
+/// `text` with every access key ID in it shortened as [`short_key`] does.
+fn shorten_key_ids(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(['A']) {
+        let candidate = rest.get(i..i + 20).filter(|c| crate::credential::KeyId::parse(c.as_bytes()).is_some());
+        match candidate {
+            Some(k) => {
+                out.push_str(&rest[..i]);
+                out.push_str(&short_key(k));
+                rest = &rest[i + 20..];
+            }
+            None => {
+                out.push_str(&rest[..=i]);
+                rest = &rest[i + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The inventory entry's attributes, every value a string.
@@ -49,7 +63,7 @@ pub fn content(report: &Report) -> BTreeMap<&'static str, String> {
     c.insert("AgentVersion", env!("CARGO_PKG_VERSION").to_string());
     c.insert("ScanTime", report.scanned_at());
     c.insert("Verdict", verdict);
-    c.insert("Summary", cap(v.summary.clone()));
+    c.insert("Summary", cap(shorten_key_ids(&v.summary)));
     let (role, profile) = match &report.imds.role {
         RoleStatus::Attached { role_name, instance_profile_arn, .. } => {
             (role_name.clone(), instance_profile_arn.clone().unwrap_or_default())
@@ -77,7 +91,7 @@ pub fn content(report: &Report) -> BTreeMap<&'static str, String> {
     let mut places: Vec<String> = live.iter().map(|f| f.location.stable_place()).collect();
     places.sort();
     places.dedup();
-    c.insert("Locations", cap(places.join(";")));
+    c.insert("Locations", cap(shorten_key_ids(&places.join(";"))));
     c.insert("CoverageComplete", report.coverage.complete.to_string());
     c.insert("CoverageGaps", report.coverage.gaps_total().to_string());
     c.insert("FilesScanned", report.coverage.files_scanned.to_string());
@@ -123,4 +137,20 @@ pub fn write(report: &Report, data_dir: &Path) -> Result<PathBuf> {
     let text = serde_json::to_vec_pretty(&document(report))?;
     super::write_atomically(&path, &text)?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_ids_are_shortened_wherever_they_are() {
+        assert_eq!(
+            shorten_key_ids(
+                "FAIL: 1 process of app.service uses static key AKIA2OGYBAH6STMMNXNN; AKIAx; ASIAY34FZKBOKMUTVV7A"
+            ),
+            "FAIL: 1 process of app.service uses static key AKIA...NXNN; AKIAx; ASIA...VV7A"
+        );
+        assert_eq!(shorten_key_ids("Älvsjö AKIA"), "Älvsjö AKIA");
+    }
 }

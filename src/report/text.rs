@@ -263,7 +263,7 @@ fn where_text(loc: &Location) -> String {
         s.push_str(&format!(", unit {}", escape::terminal(unit)));
     }
     if let Some(c) = &p.container {
-        s.push_str(&format!(", container {}", escape::terminal(&c[..c.len().min(12)])));
+        s.push_str(&format!(", container {}", escape::terminal(escape::prefix(c, 12))));
     }
     s
 }

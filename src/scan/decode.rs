@@ -8,8 +8,11 @@ use std::io::{self, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// A gzip stream may grow at most this many times its size on disk...
+/// A gzip stream may grow at most this many times its size on disk (a
+/// small one to at least [`MIN_GZIP_OUT`], since repetitive JSON and logs
+/// compress far better than 64× and cost little to read)...
 pub const MAX_GZIP_RATIO: u64 = 64;
+pub const MIN_GZIP_OUT: u64 = 64 << 20;
 /// ...and to at most this many bytes.
 pub const MAX_GZIP_OUT: u64 = 1 << 30;
 
@@ -117,10 +120,15 @@ impl<R: Read> Read for Bounded<R> {
     }
 }
 
-/// `reader` decompressed, bounded to [`MAX_GZIP_RATIO`] × `size` and
-/// [`MAX_GZIP_OUT`] bytes; `cut` is set when the bound left something unread.
+/// The most a gzip stream of `size` bytes may decompress to.
+pub fn gzip_limit(size: u64) -> u64 {
+    size.saturating_mul(MAX_GZIP_RATIO).clamp(MIN_GZIP_OUT, MAX_GZIP_OUT)
+}
+
+/// `reader` decompressed, bounded by [`gzip_limit`]; `cut` is set when the
+/// bound left something unread.
 pub fn gunzip<'a>(reader: impl Read + 'a, size: u64, cut: Arc<AtomicBool>) -> Box<dyn Read + 'a> {
-    let limit = size.saturating_mul(MAX_GZIP_RATIO).min(MAX_GZIP_OUT);
+    let limit = gzip_limit(size);
     Box::new(Bounded::new(flate2::read::MultiGzDecoder::new(io::BufReader::new(reader)), limit, cut))
 }
 
@@ -173,7 +181,13 @@ mod tests {
         let cut = Arc::new(AtomicBool::new(false));
         let mut out = Vec::new();
         gunzip(&bytes[..], bytes.len() as u64, cut.clone()).read_to_end(&mut out).unwrap();
-        assert_eq!(out.len() as u64, (bytes.len() as u64 * MAX_GZIP_RATIO).min(1 << 20));
-        assert!(cut.load(Ordering::Relaxed), "a 1 MiB run of one byte compresses beyond 64×");
+        assert_eq!(out.len(), 1 << 20, "small streams may grow to 64 MiB");
+        assert!(!cut.load(Ordering::Relaxed));
+        assert_eq!(gzip_limit(1 << 20), 64 << 20);
+        assert_eq!(gzip_limit(100 << 20), 1 << 30);
+        let mut out = Vec::new();
+        Bounded::new(&vec![b'a'; 100][..], 10, cut.clone()).read_to_end(&mut out).unwrap();
+        assert_eq!(out.len(), 10);
+        assert!(cut.load(Ordering::Relaxed), "the bound says it cut");
     }
 }

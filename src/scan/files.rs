@@ -90,18 +90,17 @@ impl FileVisitor for Scanner<'_> {
             let gz = decode::gunzip((&opened.file).take(limit), opened.size, cut.clone());
             let decoded = self.scan_decoded(gz, Decoding { gzip: true, utf16: None }, &shown, coverage);
             if let Err(e) = decoded {
-                // Not gzip after all, or damaged: its bytes are read as they are.
+                // Not gzip after all, or damaged: its bytes are read as they
+                // are too (what decoded was matched; past the damage no
+                // program can read it either, so that is no gap).
                 tracing::debug!(path = %escape::path(path), error = %e, "not decodable as gzip; read as it is");
                 rewind(&opened.file);
                 let context = Context::File { file: &opened.file, size: opened.size };
                 self.scan_input((&opened.file).take(limit), context, Decoding::default(), &shown, coverage);
             }
             if cut.load(Ordering::Relaxed) {
-                let detail = format!(
-                    "gzip content cut at {}× its size or {} MiB",
-                    decode::MAX_GZIP_RATIO,
-                    decode::MAX_GZIP_OUT >> 20
-                );
+                let limit = decode::gzip_limit(opened.size);
+                let detail = format!("gzip content cut at {} MiB", limit >> 20);
                 coverage.gap(escape::path(path), GapReason::TooLarge, detail);
             }
         } else {
@@ -168,8 +167,9 @@ impl Scanner<'_> {
     }
 
     /// Matches a decoded stream: in memory when it is small (so that
-    /// pairing sees its structure), streamed otherwise. A read error before
-    /// the first byte means it could not be decoded at all.
+    /// pairing sees its structure), streamed otherwise. A decoding error
+    /// (not gzip after all, a damaged or truncated stream) is returned, for
+    /// the file to be read as it is too: what was decoded before it was matched.
     fn scan_decoded(
         &mut self,
         mut reader: Box<dyn Read + '_>,
@@ -179,9 +179,11 @@ impl Scanner<'_> {
     ) -> std::io::Result<()> {
         let mut head = zeroize::Zeroizing::new(Vec::new());
         let read = (&mut reader).take(DECODED_IN_MEMORY as u64 + 1).read_to_end(&mut head);
-        let result = match read {
-            Err(e) if head.is_empty() => return Err(e),
-            Err(e) => Some(e),
+        let error = match read {
+            Err(e) => {
+                self.scan_input(&head[..], Context::Bytes(&head), decoding, shown, coverage);
+                Some(e)
+            }
             Ok(_) if head.len() <= DECODED_IN_MEMORY => {
                 self.scan_input(&head[..], Context::Bytes(&head), decoding, shown, coverage)
             }
@@ -189,10 +191,7 @@ impl Scanner<'_> {
                 self.scan_input(std::io::Cursor::new(&head[..]).chain(reader), Context::None, decoding, shown, coverage)
             }
         };
-        if let Some(e) = result {
-            coverage.gap(escape::path(shown), GapReason::of(&e), format!("decoding {decoding}: {e}"));
-        }
-        Ok(())
+        error.map_or(Ok(()), Err)
     }
 }
 

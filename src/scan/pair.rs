@@ -147,9 +147,9 @@ pub fn pair(
                 Some((found, at, how)) => {
                     claimed.insert(at);
                     // A labelled secret that structure paired is not also a lone secret.
-                    if let Some(s) = secrets.iter_mut().find(|s| !s.taken && s.m.offset == at) {
-                        s.taken = true;
-                        rules.push(s.m.rule);
+                    if let Ok(j) = secrets.binary_search_by_key(&at, |s| s.m.offset) {
+                        secrets[j].taken = true;
+                        rules.push(secrets[j].m.rule);
                     }
                     (Some(Secret::new(&found)), Some(how))
                 }
@@ -349,6 +349,10 @@ fn option(line: &[u8]) -> Option<(&[u8], usize)> {
     ok.then_some((name, sep + 1))
 }
 
+/// How far from a key ID the structure around it is looked for: an INI
+/// section's header and options, a JSON object's braces.
+const SECTION_REACH: usize = 64 * 1024;
+
 /// INI: the key ID is an option's value in a section (a `[name]` header
 /// above it), and an option of the same section named like a secret
 /// (case and separators ignored) holds a 40-character secret.
@@ -359,10 +363,13 @@ fn ini_section(bytes: &[u8], pos: usize) -> Option<usize> {
     {
         return None;
     }
-    // The section: back to its header (there must be one), on to the next.
+    // The section: back to its header (there must be one), on to the next,
+    // within [`SECTION_REACH`] of the key ID either way.
+    let floor = pos.saturating_sub(SECTION_REACH);
+    let ceiling = (pos + SECTION_REACH).min(bytes.len());
     let mut section_start = None;
     let mut line_start = start;
-    while line_start > 0 {
+    while line_start > floor {
         let e = line_start - 1;
         let s = memchr::memrchr(b'\n', &bytes[..e]).map_or(0, |i| i + 1);
         if is_section_header(&bytes[s..e]) {
@@ -373,7 +380,7 @@ fn ini_section(bytes: &[u8], pos: usize) -> Option<usize> {
     }
     let section_start = section_start?;
     let mut at = section_start;
-    for line in bytes[section_start..].split(|b| *b == b'\n') {
+    for line in bytes[section_start..ceiling].split(|b| *b == b'\n') {
         if at > pos && is_section_header(line) {
             break;
         }
@@ -486,7 +493,7 @@ fn json_object(bytes: &[u8], pos: usize) -> Option<usize> {
     let mut field_name: Option<(usize, usize)> = None;
     let mut last_string: Option<(usize, usize)> = None;
     let mut string_start = 0;
-    for (j, &b) in bytes.iter().enumerate().skip(open) {
+    for (j, &b) in bytes.iter().enumerate().take(open + 2 * SECTION_REACH).skip(open) {
         if in_string {
             match (escaped, b) {
                 (true, _) => escaped = false,
@@ -540,7 +547,7 @@ fn json_object(bytes: &[u8], pos: usize) -> Option<usize> {
 /// braces (strings are assumed to hold no braces, as key objects' fields do not).
 fn enclosing_open(bytes: &[u8], pos: usize) -> Option<usize> {
     let mut depth = 0usize;
-    for j in (0..pos).rev() {
+    for j in (pos.saturating_sub(SECTION_REACH)..pos).rev() {
         match bytes[j] {
             b'}' | b']' => depth += 1,
             b'[' if depth > 0 => depth -= 1,

@@ -9,6 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::escape;
 use crate::hostfs::{FileText, Files};
 
 /// The directories that hold layers, relative to the host root.
@@ -66,7 +67,7 @@ impl Layers {
             let id = format!("sha256:{image}");
             let mut tags = names.get(&id).cloned().unwrap_or_default();
             tags.sort();
-            let name = tags.first().cloned().unwrap_or_else(|| image[..image.len().min(12)].to_string());
+            let name = tags.first().cloned().unwrap_or_else(|| escape::prefix(&image, 12).to_string());
             let diffs: Vec<&str> =
                 config["rootfs"]["diff_ids"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
             let mut chain = String::new();
@@ -88,7 +89,7 @@ impl Layers {
         // Containers' writable layers.
         for container in list(files, &base.join("layerdb/mounts")) {
             if let Some(dir) = text(&base.join("layerdb/mounts").join(&container).join("mount-id")) {
-                let who = format!("docker container {} (its writable layer)", &container[..container.len().min(12)]);
+                let who = format!("docker container {} (its writable layer)", escape::prefix(&container, 12));
                 layers.docker.insert(format!("{dir}-init"), who.clone());
                 layers.docker.insert(dir, who);
             }
@@ -102,7 +103,7 @@ impl Layers {
             let Ok(rest) = path.strip_prefix(Path::new("/").join(dir)) else { continue };
             let Some(Component::Normal(id)) = rest.components().next() else { continue };
             let id = id.to_string_lossy();
-            let short = &id[..id.len().min(12)];
+            let short = escape::prefix(&id, 12);
             return Some(match *dir {
                 "var/lib/docker/overlay2" => {
                     self.docker.get(id.as_ref()).cloned().unwrap_or_else(|| format!("docker image layer {short}"))
