@@ -70,6 +70,27 @@ impl Environ {
     pub fn is_empty(&self) -> bool {
         self.raw.is_empty()
     }
+
+    /// Only the entries an AWS SDK reads ([`is_sdk_variable`]), in order.
+    pub fn sdk_view(&self) -> Environ {
+        let mut raw = Vec::new();
+        for entry in self.raw.split(|&b| b == 0).filter(|e| !e.is_empty()) {
+            let name = entry.split(|&b| b == b'=').next().unwrap_or(entry);
+            if std::str::from_utf8(name).is_ok_and(is_sdk_variable) {
+                raw.extend_from_slice(entry);
+                raw.push(0);
+            }
+        }
+        Environ::from_raw(raw)
+    }
+}
+
+/// Whether an SDK model reads this variable: every `AWS_*` and `AMAZON_*`
+/// name, `HOME`, `BOTO_CONFIG` and aws-config's `SECRET_ACCESS_KEY` fallback.
+pub fn is_sdk_variable(name: &str) -> bool {
+    name.starts_with("AWS_")
+        || name.starts_with("AMAZON_")
+        || matches!(name, "HOME" | "BOTO_CONFIG" | "SECRET_ACCESS_KEY")
 }
 
 #[cfg(test)]

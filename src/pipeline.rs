@@ -1,7 +1,7 @@
 //! Runs one scan end to end: IMDS in parallel with the sources (processes,
 //! users, files), then each process's and user's credential chain, then the verdict.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::chain::{self, Context, InstanceRole, Runtime, Subject, SubjectChain, loadable};
@@ -43,11 +43,19 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
             Vec::new()
         };
         let names = users::names(&users);
+        // Each process is matched as it is read; only what the SDK models need is kept.
+        let mut process_scanner = scan::process::ProcessScanner::new(matcher, settings.scan.chunk_size);
+        let mut sightings = Vec::new();
         let processes = if settings.processes {
-            procenv::list(Path::new("/proc"), std::process::id(), &|uid| names.get(&uid).cloned(), &mut coverage)
+            let limits = procenv::ProcessLimits { deadline: settings.scan.deadline, ..Default::default() };
+            let name = |uid| names.get(&uid).cloned();
+            procenv::list(Path::new("/proc"), std::process::id(), &name, limits, &mut coverage, &mut |p, env, argv| {
+                sightings.extend(process_scanner.scan(p, env, argv))
+            })
         } else {
             Vec::new()
         };
+        coverage.merge(std::mem::take(&mut process_scanner.coverage));
         let roots = if !settings.files {
             Vec::new()
         } else if host_scan {
@@ -63,8 +71,7 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
         if host_scan {
             coverage.roots = vec![format!("host {}", escape::path(&settings.host_root))];
         }
-        let mut sightings = scanned.sightings;
-        sightings.extend(scan::process::scan(&processes, matcher, settings.scan.chunk_size, &mut coverage));
+        sightings.extend(scanned.sightings);
         coverage.processes_scanned = processes.len() as u64;
         let imds = imds.join().expect("the IMDS probe does not panic");
         // The live host's user data: every local process can read it.
@@ -135,8 +142,12 @@ fn sdk_files(processes: &[Process], users: &[User], files: &Files) -> Vec<PathBu
     let mut out = Vec::new();
     let mut add =
         |ctx: &Context| out.extend(loadable::files_read(ctx).into_iter().filter_map(|(p, _)| files.resolve(&p)));
+    let mut seen = std::collections::HashSet::new();
     for p in processes.iter().filter(|p| p.info.container.is_none()) {
         let passwd_home = users.iter().find(|u| u.uid == p.info.uid).map(|u| u.home.as_path());
+        if !seen.insert((p.environ.raw(), passwd_home, p.cwd.as_deref())) {
+            continue;
+        }
         add(&Context { env: &p.environ, passwd_home, homes: &homes, cwd: p.cwd.as_deref(), files, instance });
     }
     for u in users {
@@ -268,7 +279,27 @@ fn sdk_view(
     let home_of = |uid: u32| users.iter().find(|u| u.uid == uid).map(|u| u.home.as_path());
     let mut runtimes: BTreeMap<String, Runtime> = BTreeMap::new();
     let mut view = SdkView { chains: Vec::new(), loaded: Vec::new() };
+    // Processes that read the same files the same way (a service's workers,
+    // forks) get one resolution: keyed by what the chain depends on.
+    type Key = (Vec<u8>, Vec<u8>, Option<PathBuf>, Option<PathBuf>, Option<String>, Option<String>);
+    let mut resolved: HashMap<Key, (chain::ChainReport, Vec<(Sighting, String)>)> = HashMap::new();
     for p in processes {
+        let passwd_home = home_of(p.info.uid);
+        let key: Key = (
+            p.environ.raw().to_vec(),
+            p.argv.raw().to_vec(),
+            passwd_home.map(Path::to_path_buf),
+            p.cwd.clone(),
+            p.info.container.clone(),
+            p.info.exe.clone(),
+        );
+        if let Some((report, loaded)) = resolved.get(&key) {
+            view.chains.push(SubjectChain { subject: Subject::Process(p.info.clone()), chain: report.clone() });
+            // Files are the same files; the environment's and command line's pairs are this process's too.
+            let own = loaded.iter().filter(|(s, _)| s.location.process().is_some());
+            view.loaded.extend(own.map(|(s, by)| (s.for_process(&p.info), by.clone())));
+            continue;
+        }
         // A containerised process sees its own filesystem and passwd: read
         // its files through /proc/<pid>/root, as the process would.
         let container = p.info.container.as_ref().map(|_| {
@@ -278,7 +309,7 @@ fn sdk_view(
         });
         let (files, passwd_home) = match &container {
             Some((f, users)) => (f, users.iter().find(|u| u.uid == p.info.uid).map(|u| u.home.as_path())),
-            None => (files, home_of(p.info.uid)),
+            None => (files, passwd_home),
         };
         let ctx = Context { env: &p.environ, passwd_home, homes: &homes, cwd: p.cwd.as_deref(), files, instance };
         let runtime = || {
@@ -287,18 +318,21 @@ fn sdk_view(
                 .entry(exe.clone())
                 .or_insert_with(|| Runtime::of_executable(Path::new(&exe), p.exe_path.as_deref()))
         };
-        view.chains
-            .push(SubjectChain { subject: Subject::Process(p.info.clone()), chain: chain::report(&ctx, runtime) });
+        let report = chain::report(&ctx, runtime);
+        let mut loaded = Vec::new();
         // Paths in a container are shown as the host reaches them (/proc/<pid>/root/...).
-        loaded_from_files(&ctx, if container.is_some() { None } else { Some(root) }, &mut view.loaded);
+        loaded_from_files(&ctx, if container.is_some() { None } else { Some(root) }, &mut loaded);
         let in_process = loadable::from_environment(&p.environ).into_iter().chain(loadable::from_command_line(&p.argv));
         for l in in_process {
             let location = match (l.variable, l.argument) {
                 (Some(variable), _) => Location::Process { process: p.info.clone(), variable },
                 (None, argument) => Location::CommandLine { process: p.info.clone(), argument: argument.unwrap_or(0) },
             };
-            view.loaded.push((sdk_sighting(location, l.key_id, l.secret, l.token), l.by));
+            loaded.push((sdk_sighting(location, l.key_id, l.secret, l.token), l.by));
         }
+        view.chains.push(SubjectChain { subject: Subject::Process(p.info.clone()), chain: report.clone() });
+        view.loaded.extend(loaded.iter().map(|(s, by)| (s.clone(), by.clone())));
+        resolved.insert(key, (report, loaded));
     }
     let read = |path: &Path| match files.read(&host_view(root, path)) {
         FileText::Text(t) => Some(t),

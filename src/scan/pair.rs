@@ -59,7 +59,7 @@ impl PairedBy {
 
 /// One credential seen in one input: a key ID with what was paired with
 /// it, or a secret with no key ID.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Sighting {
     pub location: Location,
     /// Indices (in the rule set) of the rules whose matches make it up; the
@@ -71,6 +71,19 @@ pub struct Sighting {
     pub paired_by: Option<PairedBy>,
     /// How the input was decoded before it was matched (plain for most).
     pub decoding: Decoding,
+}
+
+impl Sighting {
+    /// The same sighting in another process with the same environment and
+    /// command line (a forked worker).
+    pub fn for_process(&self, process: &crate::location::ProcessInfo) -> Sighting {
+        let mut s = self.clone();
+        match &mut s.location {
+            Location::Process { process: p, .. } | Location::CommandLine { process: p, .. } => *p = process.clone(),
+            Location::File { .. } | Location::ImdsUserData { .. } => {}
+        }
+        s
+    }
 }
 
 /// What pairing may read again around a key ID.

@@ -14,12 +14,14 @@ use crate::location::ProcessInfo;
 /// A command line is cut to this many characters in reports.
 const MAX_COMMAND: usize = 300;
 
-/// A process, its environment and its command line.
+/// A process, and what the SDK models need of its environment and command line.
 #[derive(Debug)]
 pub struct Process {
     pub info: ProcessInfo,
+    /// Only the variables an SDK reads ([`Environ::sdk_view`]).
     pub environ: Environ,
-    /// The command line's arguments, NUL-separated as in `/proc/<pid>/cmdline`.
+    /// The command line's arguments, NUL-separated as in `/proc/<pid>/cmdline`;
+    /// kept only when it sets `-Daws.` system properties.
     pub argv: Environ,
     /// What was longer than [`MAX_ENVIRON`] and read only that far.
     pub cut: Vec<&'static str>,
@@ -28,14 +30,36 @@ pub struct Process {
     pub cwd: Option<PathBuf>,
 }
 
-/// Reads every process under `proc_root` except `skip` (rolecall itself).
+/// Bounds on reading processes.
+#[derive(Clone, Copy, Debug)]
+pub struct ProcessLimits {
+    /// Stop reading processes when this instant passes.
+    pub deadline: Option<std::time::Instant>,
+    /// Bytes of environments and command lines kept for the chains, all
+    /// processes together (what a visitor needs whole it sees whole).
+    pub max_kept: usize,
+}
+
+impl Default for ProcessLimits {
+    fn default() -> ProcessLimits {
+        ProcessLimits { deadline: None, max_kept: 64 << 20 }
+    }
+}
+
+/// Reads every process under `proc_root` except `skip` (rolecall itself),
+/// one at a time: `visit` sees each one with its whole environment and
+/// command line, and what is returned keeps only what the SDK models need
+/// (the SDKs' variables; a command line only if it sets `-Daws.` system
+/// properties), so memory stays bounded whatever the processes hold.
 /// Unreadable environments are coverage gaps; processes that exit while
 /// being read are skipped.
 pub fn list(
     proc_root: &Path,
     skip: u32,
     users: &dyn Fn(u32) -> Option<String>,
+    limits: ProcessLimits,
     coverage: &mut Coverage,
+    visit: &mut dyn FnMut(&ProcessInfo, &Environ, &Environ),
 ) -> Vec<Process> {
     let entries = match std::fs::read_dir(proc_root) {
         Ok(e) => e,
@@ -48,13 +72,31 @@ pub fn list(
     let mut pids: Vec<u32> = entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
     pids.sort_unstable();
     let mut out = Vec::new();
-    for pid in pids.into_iter().filter(|p| *p != skip) {
+    let mut kept = 0usize;
+    let pids: Vec<u32> = pids.into_iter().filter(|p| *p != skip).collect();
+    for (i, &pid) in pids.iter().enumerate() {
+        if limits.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            let detail = format!("{} processes not read: --max-seconds reached", pids.len() - i);
+            coverage.gap("processes".into(), GapReason::TimeLimit, detail);
+            break;
+        }
         let dir = proc_root.join(pid.to_string());
         match read_process(&dir, pid, boot, users) {
-            Ok(Some(p)) => {
+            Ok(Some((mut p, environ))) => {
                 for what in &p.cut {
                     let detail = format!("{what} longer than {} MiB: the rest was not read", MAX_ENVIRON >> 20);
                     coverage.gap(format!("pid {pid}"), GapReason::TooLarge, detail);
+                }
+                visit(&p.info, &environ, &p.argv);
+                p.environ = environ.sdk_view();
+                if memchr::memmem::find(p.argv.raw(), b"-Daws.").is_none() {
+                    p.argv = Environ::default();
+                }
+                kept += p.environ.raw().len() + p.argv.raw().len();
+                if kept > limits.max_kept {
+                    let detail = format!("more than {} MiB of SDK settings in environments", limits.max_kept >> 20);
+                    coverage.gap(format!("pid {pid}"), GapReason::TooLarge, detail);
+                    continue;
                 }
                 out.push(p);
             }
@@ -66,13 +108,14 @@ pub fn list(
     out
 }
 
-/// None for a process without an environment (a kernel thread, a zombie).
+/// None for a process without an environment (a kernel thread, a zombie);
+/// the process and its whole environment otherwise.
 fn read_process(
     dir: &Path,
     pid: u32,
     boot: Option<u64>,
     users: &dyn Fn(u32) -> Option<String>,
-) -> std::io::Result<Option<Process>> {
+) -> std::io::Result<Option<(Process, Environ)>> {
     let status = std::fs::read_to_string(dir.join("status"))?;
     let uid = status
         .lines()
@@ -112,7 +155,7 @@ fn read_process(
     let cgroup = std::fs::read_to_string(dir.join("cgroup")).unwrap_or_default();
     let (unit, container) = parse_cgroup(&cgroup);
     let start_time = boot.and_then(|b| start_time(dir, b));
-    Ok(Some(Process {
+    let process = Process {
         info: ProcessInfo {
             pid,
             command,
@@ -123,12 +166,13 @@ fn read_process(
             container,
             start_time,
         },
-        environ,
+        environ: Environ::default(),
         argv,
         cut,
         exe_path: Some(dir.join("exe")),
         cwd: std::fs::read_link(dir.join("cwd")).ok(),
-    }))
+    };
+    Ok(Some((process, environ)))
 }
 
 fn boot_time(proc_root: &Path) -> Option<u64> {
@@ -211,7 +255,7 @@ mod tests {
     fn reads_this_process() {
         let mut cov = Coverage::default();
         let me = std::process::id();
-        let procs = list(Path::new("/proc"), 0, &|_| None, &mut cov);
+        let procs = list(Path::new("/proc"), 0, &|_| None, ProcessLimits::default(), &mut cov, &mut |_, _, _| {});
         let p = procs.iter().find(|p| p.info.pid == me).expect("this test process");
         assert!(p.info.start_time.is_some());
         assert!(p.info.exe.is_some());
