@@ -73,7 +73,8 @@ pub fn utf16(head: &[u8]) -> Option<Utf16> {
         return Some(Utf16::Be);
     }
     let pairs = head.len() / 2;
-    if pairs < 8 {
+    // Latin text in UTF-16 is half NULs: without one, it is not that.
+    if pairs < 8 || memchr::memchr(0, head).is_none() {
         return None;
     }
     let nul = |parity: usize| head.iter().skip(parity).step_by(2).take(pairs).filter(|b| **b == 0).count();

@@ -83,13 +83,23 @@ impl FileVisitor for Scanner<'_> {
         let limit = opened.size.saturating_add(self.opts.chunk_size as u64);
         tracing::trace!(path = %escape::path(path), size = opened.size, "scanning file");
         coverage.files_scanned += 1;
-        let head = pair::read_at(&opened.file, 0, decode::SNIFF as u64);
+        // The first bytes tell what the file holds; they are read once and
+        // handed on to whatever reads the rest.
+        let mut first = [0u8; decode::SNIFF];
+        let n = read_up_to(&opened.file, &mut first);
+        let head = &first[..n];
+        let rest = || std::io::Cursor::new(head).chain((&opened.file).take(limit.saturating_sub(n as u64)));
         let shown = hostfs::host_view(&self.opts.host_root, path);
-        if decode::is_gzip(&head) {
+        if decode::is_gzip(head) {
             let cut = Arc::new(AtomicBool::new(false));
-            let gz = decode::gunzip((&opened.file).take(limit), opened.size, cut.clone());
-            let decoded = self.scan_decoded(gz, Decoding { gzip: true, utf16: None }, &shown, coverage);
-            if let Err(e) = decoded {
+            let gz = decode::gunzip(rest(), opened.size, cut.clone());
+            let again = || {
+                rewind(&opened.file);
+                let gz = decode::gunzip((&opened.file).take(limit), opened.size, Arc::default());
+                small_enough(gz)
+            };
+            let decoding = Decoding { gzip: true, utf16: None };
+            if let Some(e) = self.scan_input(gz, Context::Decoded(&again), decoding, &shown, coverage) {
                 // Not gzip after all, or damaged: its bytes are read as they
                 // are too (what decoded was matched; past the damage no
                 // program can read it either, so that is no gap).
@@ -105,14 +115,47 @@ impl FileVisitor for Scanner<'_> {
             }
         } else {
             let context = Context::File { file: &opened.file, size: opened.size };
-            self.scan_input((&opened.file).take(limit), context, Decoding::default(), &shown, coverage);
-            if let Some(order) = decode::utf16(&head) {
+            if let Some(e) = self.scan_input(rest(), context, Decoding::default(), &shown, coverage) {
+                coverage.gap(escape::path(path), GapReason::of(&e), e);
+            }
+            if let Some(order) = decode::utf16(head) {
                 rewind(&opened.file);
                 let text = decode::from_utf16((&opened.file).take(limit), order);
-                let _ = self.scan_decoded(text, Decoding { gzip: false, utf16: Some(order) }, &shown, coverage);
+                let again = || {
+                    rewind(&opened.file);
+                    small_enough(decode::from_utf16((&opened.file).take(limit), order))
+                };
+                let decoding = Decoding { gzip: false, utf16: Some(order) };
+                self.scan_input(text, Context::Decoded(&again), decoding, &shown, coverage);
             }
         }
     }
+}
+
+/// Decoded streams up to this size are decoded again, whole, when pairing
+/// needs to see their structure.
+const DECODED_IN_MEMORY: usize = 1024 * 1024;
+
+/// `reader` read whole, if it holds at most [`DECODED_IN_MEMORY`] bytes.
+fn small_enough(reader: Box<dyn Read + '_>) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    let mut whole = zeroize::Zeroizing::new(Vec::new());
+    reader.take(DECODED_IN_MEMORY as u64 + 1).read_to_end(&mut whole).ok()?;
+    (whole.len() <= DECODED_IN_MEMORY).then_some(whole)
+}
+
+/// Reads until `buf` is full or the file ends; what was read (errors end it
+/// early, and the reader after it sees them again).
+fn read_up_to(mut file: &std::fs::File, buf: &mut [u8]) -> usize {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(got) => n += got,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    n
 }
 
 /// Back to the start of a file read once already (its reads share one offset).
@@ -121,13 +164,9 @@ fn rewind(mut file: &std::fs::File) {
     let _ = file.seek(std::io::SeekFrom::Start(0));
 }
 
-/// Decoded inputs up to this size are kept in memory while they are
-/// matched, so that pairing can look at their structure.
-const DECODED_IN_MEMORY: usize = 1024 * 1024;
-
 impl Scanner<'_> {
     /// Matches one input of a file and pairs what it holds. Returns the
-    /// read error that ended it early, if any (recorded as a gap).
+    /// read error that ended it early, if any, for the caller to weigh.
     fn scan_input(
         &mut self,
         reader: impl Read,
@@ -164,34 +203,6 @@ impl Scanner<'_> {
             self.matches.clear();
         }
         stats.error
-    }
-
-    /// Matches a decoded stream: in memory when it is small (so that
-    /// pairing sees its structure), streamed otherwise. A decoding error
-    /// (not gzip after all, a damaged or truncated stream) is returned, for
-    /// the file to be read as it is too: what was decoded before it was matched.
-    fn scan_decoded(
-        &mut self,
-        mut reader: Box<dyn Read + '_>,
-        decoding: Decoding,
-        shown: &Path,
-        coverage: &mut Coverage,
-    ) -> std::io::Result<()> {
-        let mut head = zeroize::Zeroizing::new(Vec::new());
-        let read = (&mut reader).take(DECODED_IN_MEMORY as u64 + 1).read_to_end(&mut head);
-        let error = match read {
-            Err(e) => {
-                self.scan_input(&head[..], Context::Bytes(&head), decoding, shown, coverage);
-                Some(e)
-            }
-            Ok(_) if head.len() <= DECODED_IN_MEMORY => {
-                self.scan_input(&head[..], Context::Bytes(&head), decoding, shown, coverage)
-            }
-            Ok(_) => {
-                self.scan_input(std::io::Cursor::new(&head[..]).chain(reader), Context::None, decoding, shown, coverage)
-            }
-        };
-        error.map_or(Ok(()), Err)
     }
 }
 

@@ -7,6 +7,8 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
+use zeroize::Zeroizing;
+
 use crate::credential::{self, KeyId, KeyIdKind, Secret};
 use crate::location::Location;
 use crate::rules::Capture;
@@ -94,6 +96,9 @@ pub enum Context<'a> {
     Bytes(&'a [u8]),
     /// A file that can be read again at any offset.
     File { file: &'a File, size: u64 },
+    /// A decoded stream that can be decoded again, whole, if it is small
+    /// enough (None when it is not): only done when a key ID needs it.
+    Decoded(&'a dyn Fn() -> Option<Zeroizing<Vec<u8>>>),
 }
 
 /// Files up to this size are read again whole for structure; larger ones
@@ -237,9 +242,10 @@ fn greedy_pairs<C: Ord>(
 /// for their secret in the structure there.
 struct Reader<'a> {
     context: Context<'a>,
-    /// A file small enough to be read again whole, once.
-    whole: Option<Vec<u8>>,
-    header: Option<Vec<u8>>,
+    /// A file (or decoded stream) small enough to be read again whole, once;
+    /// `Some(None)` when a decoded stream turned out too large.
+    whole: Option<Option<Zeroizing<Vec<u8>>>>,
+    header: Option<Zeroizing<Vec<u8>>>,
 }
 
 impl<'a> Reader<'a> {
@@ -253,26 +259,35 @@ impl<'a> Reader<'a> {
             Context::None => None,
             Context::Bytes(b) => Some((std::borrow::Cow::Borrowed(*b), 0)),
             Context::File { file, size } if *size <= WHOLE_FILE => {
-                if self.whole.is_none() {
-                    self.whole = Some(read_at(file, 0, *size));
-                }
-                self.whole.as_deref().map(|w| (std::borrow::Cow::Borrowed(w), 0))
+                let (file, size) = (*file, *size);
+                let whole = self.whole.get_or_insert_with(|| Some(Zeroizing::new(read_at(file, 0, size))));
+                whole.as_deref().map(|w| (std::borrow::Cow::Borrowed(&w[..]), 0))
             }
             Context::File { file, size } => {
                 let start = offset.saturating_sub(WINDOW);
                 let end = (offset + WINDOW).min(*size);
                 Some((std::borrow::Cow::Owned(read_at(file, start, end - start)), start))
             }
+            Context::Decoded(again) => {
+                let again = *again;
+                let whole = self.whole.get_or_insert_with(again);
+                whole.as_deref().map(|w| (std::borrow::Cow::Borrowed(&w[..]), 0))
+            }
         }
     }
 
-    fn header(&mut self) -> Option<Vec<u8>> {
+    fn header(&mut self) -> Option<Zeroizing<Vec<u8>>> {
         if self.header.is_none() {
-            self.header = Some(match &self.context {
+            let head = match &self.context {
                 Context::None => return None,
                 Context::Bytes(b) => b[..b.len().min(HEADER as usize)].to_vec(),
                 Context::File { file, size } => read_at(file, 0, (*size).min(HEADER)),
-            });
+                Context::Decoded(_) => {
+                    let (bytes, _) = self.window(0)?;
+                    bytes[..bytes.len().min(HEADER as usize)].to_vec()
+                }
+            };
+            self.header = Some(Zeroizing::new(head));
         }
         self.header.clone()
     }
