@@ -10,6 +10,11 @@ pub fn path(p: &Path) -> String {
     bytes(p.as_os_str().as_encoded_bytes())
 }
 
+/// A path for a terminal or a log line: [`path`], then [`terminal`].
+pub fn shown(p: &Path) -> String {
+    terminal(&path(p))
+}
+
 /// Bytes as text: valid UTF-8 is kept, every other byte becomes `\xNN`.
 pub fn bytes(b: &[u8]) -> String {
     let mut out = String::with_capacity(b.len());

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::credential::KeyId;
+
 /// Report files larger than this are not read.
 const MAX_REPORT: u64 = 64 * 1024 * 1024;
 /// Instances listed by name per line of the text view.
@@ -52,6 +54,9 @@ pub struct FleetSummary {
     pub incomplete_scans: Vec<String>,
     /// Key IDs on more than one instance, most widespread first.
     pub shared_keys: Vec<SharedKey>,
+    /// Reports whose own instance ID is not the one SSM filed them under
+    /// (the path wins: a host cannot speak for another).
+    pub conflicts: Vec<String>,
 }
 
 fn files_under(paths: &[PathBuf]) -> Vec<PathBuf> {
@@ -97,13 +102,38 @@ fn parse(path: &Path) -> Result<Value, String> {
     Ok(v)
 }
 
-fn instance(v: &Value, path: &Path) -> Instance {
+/// `i-` (or `mi-`, a managed node) and 8 to 17 lower-case hex digits.
+fn is_instance_id(s: &str) -> bool {
+    s.strip_prefix("i-").or_else(|| s.strip_prefix("mi-")).is_some_and(|h| {
+        (8..=17).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+/// The instance an SSM Run Command output belongs to, from where the agent
+/// wrote it in S3 (`<prefix>/<command-id>/<instance-id>/awsrunShellScript/<step>/stdout`):
+/// the instance is the component before the plugin's folder, or any
+/// component shaped like an instance ID.
+pub fn instance_of_path(path: &Path) -> Option<String> {
+    let parts: Vec<String> = path.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    let by_plugin = parts.windows(2).find(|w| w[1].starts_with("aws") && is_instance_id(&w[0])).map(|w| w[0].clone());
+    by_plugin.or_else(|| parts.iter().rev().find(|p| is_instance_id(p)).cloned())
+}
+
+fn instance(v: &Value, path: &Path, conflicts: &mut Vec<String>) -> Instance {
     let s = |x: &Value| x.as_str().map(str::to_string);
-    let id = s(&v["host"]["instance_id"])
-        .or_else(|| s(&v["host"]["hostname"]))
-        .unwrap_or_else(|| path.display().to_string());
-    let key_ids =
-        v["findings"].as_array().map(|a| a.iter().filter_map(|f| s(&f["key_id"])).collect()).unwrap_or_default();
+    // What the report says of itself is the host's word; where SSM put it is the agent's.
+    let declared = s(&v["host"]["instance_id"]).filter(|i| is_instance_id(i));
+    let placed = instance_of_path(path);
+    if let (Some(d), Some(p)) = (&declared, &placed)
+        && d != p
+    {
+        conflicts.push(format!("{}: the report says {d}, SSM put it under {p}", crate::escape::path(path)));
+    }
+    let id = placed.or(declared).or_else(|| s(&v["host"]["hostname"])).unwrap_or_else(|| path.display().to_string());
+    let key_ids = v["findings"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|f| s(&f["key_id"])).filter(|k| KeyId::parse(k.as_bytes()).is_some()).collect())
+        .unwrap_or_default();
     Instance {
         id,
         account_id: s(&v["host"]["account_id"]),
@@ -127,7 +157,7 @@ pub fn summarize(paths: &[PathBuf]) -> FleetSummary {
         match parse(&path) {
             Ok(v) => {
                 summary.reports_read += 1;
-                let i = instance(&v, &path);
+                let i = instance(&v, &path, &mut summary.conflicts);
                 match latest.get(&i.id) {
                     Some(prev) if prev.scanned_at >= i.scanned_at => {}
                     _ => {
@@ -182,7 +212,8 @@ pub fn write_text(s: &FleetSummary, out: &mut dyn io::Write) -> io::Result<()> {
         s.reports_read,
         s.unreadable.len()
     )?;
-    let verdicts: Vec<String> = s.by_verdict.iter().map(|(v, n)| format!("{v} {n}")).collect();
+    let verdicts: Vec<String> =
+        s.by_verdict.iter().map(|(v, n)| format!("{} {n}", crate::escape::terminal(v))).collect();
     writeln!(out, "verdicts: {}", verdicts.join(", "))?;
     for (what, ids) in [
         ("without a role", &s.without_role),
@@ -204,6 +235,9 @@ pub fn write_text(s: &FleetSummary, out: &mut dyn io::Write) -> io::Result<()> {
     }
     for u in s.unreadable.iter().take(LISTED) {
         writeln!(out, "unreadable: {}", crate::escape::terminal(u))?;
+    }
+    for c in &s.conflicts {
+        writeln!(out, "conflict: {}", crate::escape::terminal(c))?;
     }
     Ok(())
 }

@@ -32,6 +32,10 @@ pub struct ImdsOptions {
     pub request_timeout: Duration,
     /// Tries per request when the connection fails or the server errs (5xx).
     pub attempts: u32,
+    /// The whole probe's budget, every request and body included.
+    pub total_timeout: Duration,
+    /// The run's deadline (`--max-seconds`), if sooner.
+    pub deadline: Option<Instant>,
     /// Keep the role's credentials (for `--lookup-accounts`); otherwise only
     /// their access key ID is kept.
     pub keep_role_credentials: bool,
@@ -45,6 +49,8 @@ impl ImdsOptions {
             connect_timeout: Duration::from_secs(1),
             request_timeout: Duration::from_secs(2),
             attempts: 2,
+            total_timeout: Duration::from_secs(15),
+            deadline: None,
             keep_role_credentials: false,
         }
     }
@@ -102,6 +108,89 @@ pub struct Identity {
     pub instance_type: Option<String>,
     #[serde(default)]
     pub availability_zone: Option<String>,
+}
+
+impl Identity {
+    /// The document with every field that does not have its documented
+    /// shape dropped (and a note saying so): what IMDS answers is printed
+    /// on terminals and builds the STS host name, so it must be what it claims.
+    fn validated(mut self, notes: &mut Vec<String>) -> Identity {
+        keep_if(&mut self.account_id, is_account_id, "accountId", notes);
+        keep_if(&mut self.region, is_region, "region", notes);
+        keep_if(&mut self.instance_id, |v| is_hex_id(v, "i-"), "instanceId", notes);
+        keep_if(&mut self.image_id, |v| is_hex_id(v, "ami-"), "imageId", notes);
+        keep_if(&mut self.instance_type, is_instance_type, "instanceType", notes);
+        let region = self.region.clone().unwrap_or_default();
+        keep_if(&mut self.availability_zone, |z| is_zone(z, &region), "availabilityZone", notes);
+        self
+    }
+}
+
+/// Drops `field` (with a note) unless `ok` says it has its shape.
+fn keep_if(field: &mut Option<String>, ok: impl Fn(&str) -> bool, name: &str, notes: &mut Vec<String>) {
+    if field.as_deref().is_some_and(|v| !ok(v)) {
+        *field = None;
+        notes.push(format!("{name} in the instance metadata does not have its documented shape; ignored"));
+    }
+}
+
+/// 12 digits.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `us-east-1`, `ap-southeast-2`, `us-gov-west-1`, `cn-north-1`: a two-letter
+/// prefix, words, and a number, lower case.
+pub fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    s.len() <= 32
+        && parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
+}
+
+/// `PREFIX` and 8 to 17 lower-case hex digits (`i-0123456789abcdef0`, `ami-…`).
+fn is_hex_id(s: &str, prefix: &str) -> bool {
+    s.strip_prefix(prefix).is_some_and(|h| {
+        (8..=17).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    })
+}
+
+/// `t3.micro`, `m7g.metal-48xl`.
+fn is_instance_type(s: &str) -> bool {
+    let ok = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    s.len() <= 32 && s.split_once('.').is_some_and(|(a, b)| ok(a) && ok(b))
+}
+
+/// The region's name and a zone suffix (`us-east-1a`, `us-west-2-lax-1a`).
+fn is_zone(s: &str, region: &str) -> bool {
+    !region.is_empty()
+        && s.len() <= 40
+        && s.strip_prefix(region).is_some_and(|z| {
+            !z.is_empty() && z.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
+fn is_instance_profile_arn(s: &str) -> bool {
+    let mut parts = s.splitn(6, ':');
+    let ok_name = |n: &str| n.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_/-".contains(&b));
+    parts.next() == Some("arn")
+        && parts.next().is_some_and(|p| p.starts_with("aws") && p.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'))
+        && parts.next() == Some("iam")
+        && parts.next() == Some("")
+        && parts.next().is_some_and(is_account_id)
+        && parts
+            .next()
+            .and_then(|r| r.strip_prefix("instance-profile/"))
+            .is_some_and(|n| !n.is_empty() && n.len() <= 512 && ok_name(n))
+}
+
+fn is_instance_profile_id(s: &str) -> bool {
+    s.starts_with("AIPA")
+        && (16..=128).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 /// Which role is attached, if any, as far as IMDS could tell.
@@ -187,6 +276,8 @@ struct Client {
     base: String,
     request_timeout: Duration,
     attempts: u32,
+    /// When the whole probe must be done.
+    deadline: Instant,
 }
 
 type Body = Zeroizing<Vec<u8>>;
@@ -202,7 +293,15 @@ impl Client {
         let url = self.url(path);
         let mut last = Failure::Other(format!("{method} {url}: not attempted"));
         for attempt in 0..self.attempts.max(1) {
-            let mut req = self.http.request(method.clone(), &url);
+            // One deadline for the whole response, body included, and never
+            // past the probe's own.
+            let now = Instant::now();
+            let left = self.deadline.saturating_duration_since(now);
+            if left.is_zero() {
+                return Err(Failure::Timeout(format!("{method} {url}: the IMDS probe's time is up")));
+            }
+            let timeout = self.request_timeout.min(left);
+            let mut req = self.http.request(method.clone(), &url).timeout(timeout);
             if method == reqwest::Method::PUT {
                 req = req.header("X-aws-ec2-metadata-token-ttl-seconds", TOKEN_TTL_SECONDS.to_string());
             }
@@ -237,7 +336,7 @@ impl Client {
                         }
                         return Err(failure);
                     }
-                    return read_capped(resp, &method, &url);
+                    return read_capped(resp, &method, &url, now + timeout);
                 }
             };
             last = outcome;
@@ -269,18 +368,38 @@ pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     cur.to_string()
 }
 
-fn read_capped(resp: reqwest::blocking::Response, method: &reqwest::Method, url: &str) -> Result<Body, Failure> {
+/// Reads a response body of at most [`MAX_BODY`] bytes, all of it by
+/// `deadline`: a server that drips its answer a byte at a time cannot hold
+/// the probe past it (each read is itself bounded by the client's timeout).
+fn read_capped(
+    mut resp: reqwest::blocking::Response,
+    method: &reqwest::Method,
+    url: &str,
+    deadline: Instant,
+) -> Result<Body, Failure> {
     let mut body = Zeroizing::new(Vec::new());
-    let mut limited = resp.take(MAX_BODY as u64 + 1);
-    match limited.read_to_end(&mut body) {
-        Ok(_) if body.len() > MAX_BODY => {
-            Err(Failure::TooLarge(format!("{method} {url}: response larger than {} KiB", MAX_BODY / 1024)))
+    let mut buf = [0u8; 8192];
+    loop {
+        if Instant::now() >= deadline {
+            return Err(Failure::Timeout(format!("{method} {url}: response body not received in time")));
         }
-        Ok(_) => Ok(body),
-        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
-            Err(Failure::Timeout(format!("{method} {url}: response body not received in time")))
+        match resp.read(&mut buf) {
+            Ok(0) => return Ok(body),
+            Ok(n) => {
+                body.extend_from_slice(&buf[..n]);
+                if body.len() > MAX_BODY {
+                    return Err(Failure::TooLarge(format!(
+                        "{method} {url}: response larger than {} KiB",
+                        MAX_BODY / 1024
+                    )));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                return Err(Failure::Timeout(format!("{method} {url}: response body not received in time")));
+            }
+            Err(e) => return Err(Failure::Other(format!("{method} {url}: reading the response: {e}"))),
         }
-        Err(e) => Err(Failure::Other(format!("{method} {url}: reading the response: {e}"))),
     }
 }
 
@@ -367,11 +486,13 @@ pub fn probe(opts: &ImdsOptions) -> ImdsReport {
             return report;
         }
     };
+    let budget = start + opts.total_timeout;
     let client = Client {
         http,
         base: opts.endpoint.trim_end_matches('/').to_string(),
         request_timeout: opts.request_timeout,
         attempts: opts.attempts,
+        deadline: opts.deadline.map_or(budget, |d| d.min(budget)),
     };
     run_probe(&client, &mut report, opts.keep_role_credentials);
     report.elapsed_ms = start.elapsed().as_millis() as u64;
@@ -457,7 +578,7 @@ fn run_probe(client: &Client, report: &mut ImdsReport, keep_credentials: bool) {
     let doc_path = "/latest/dynamic/instance-identity/document";
     match get(doc_path) {
         Ok(body) => match parse_json::<Identity>(&body, &client.url(doc_path)) {
-            Ok(id) => report.identity = Some(id),
+            Ok(id) => report.identity = Some(id.validated(&mut report.notes)),
             Err(m) => report.notes.push(m),
         },
         Err(Failure::Status(401, m)) => {
@@ -485,7 +606,11 @@ fn run_probe(client: &Client, report: &mut ImdsReport, keep_credentials: bool) {
     let mut info: Option<IamInfo> = None;
     match get(info_path) {
         Ok(body) => match parse_json::<IamInfo>(&body, &client.url(info_path)) {
-            Ok(i) if i.code.as_deref().is_none_or(|c| c == "Success") => info = Some(i),
+            Ok(mut i) if i.code.as_deref().is_none_or(|c| c == "Success") => {
+                keep_if(&mut i.instance_profile_arn, is_instance_profile_arn, "InstanceProfileArn", &mut report.notes);
+                keep_if(&mut i.instance_profile_id, is_instance_profile_id, "InstanceProfileId", &mut report.notes);
+                info = Some(i)
+            }
             Ok(i) => report.notes.push(format!("{}: Code {}", client.url(info_path), i.code.unwrap_or_default())),
             Err(m) => return unknown(report, ImdsState::Error, m),
         },
@@ -581,4 +706,37 @@ pub fn parse_any_response(body: &[u8]) -> usize {
     ok += parse_json::<RoleCredentials>(body, url).is_ok() as usize;
     ok += parse_json::<FullRoleCredentials>(body, url).is_ok() as usize;
     ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_fields_must_have_their_shape() {
+        let hostile = Identity {
+            account_id: Some("123456789012".into()),
+            region: Some("us-east-1@127.0.0.1:8443/#".into()),
+            instance_id: Some("i-0123456789abcdef0\n rolecall: PASS".into()),
+            image_id: Some("ami-0abcdef1234567890".into()),
+            instance_type: Some("t3.micro".into()),
+            availability_zone: Some("us-east-1a".into()),
+        };
+        let mut notes = Vec::new();
+        let id = hostile.validated(&mut notes);
+        assert_eq!(id.region, None);
+        assert_eq!(id.instance_id, None);
+        assert_eq!(id.availability_zone, None, "no valid region to be a zone of");
+        assert_eq!(id.account_id.as_deref(), Some("123456789012"));
+        assert_eq!(notes.len(), 3);
+        for r in ["us-east-1", "ap-southeast-2", "us-gov-west-1", "cn-north-1", "il-central-1"] {
+            assert!(is_region(r), "{r}");
+        }
+        for r in ["us-east-1.evil.com", "US-EAST-1", "us-east-", "e-1", "us-east-1/x"] {
+            assert!(!is_region(r), "{r}");
+        }
+        assert!(is_zone("us-west-2-lax-1a", "us-west-2") && !is_zone("eu-west-1a", "us-west-2"));
+        assert!(is_instance_profile_arn("arn:aws:iam::123456789012:instance-profile/app-profile"));
+        assert!(!is_instance_profile_arn("arn:aws:iam::123456789012:instance-profile/a\u{1b}[8m"));
+    }
 }

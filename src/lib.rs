@@ -116,7 +116,7 @@ fn scan(args: &ScanArgs) -> Result<Outcome> {
     }
     if let Some(dir) = &settings.ssm_inventory {
         let path = report::inventory::write(&report, dir)?;
-        tracing::info!(path = %path.display(), "SSM custom inventory written");
+        tracing::info!(path = %escape::shown(&path), "SSM custom inventory written");
     }
     let mut out = io::stdout().lock();
     out.write_all(bytes_of(settings.format)).context("writing the report")?;

@@ -207,8 +207,16 @@ fn check_with_sts(
     policy: &verdict::Policy,
     coverage: &mut Coverage,
 ) {
-    let region = imds.identity.as_ref().and_then(|i| i.region.clone()).unwrap_or_else(|| "us-east-1".into());
-    let endpoint = net.sts_endpoint.clone().unwrap_or_else(|| format!("https://sts.{region}.amazonaws.com"));
+    // The region IMDS gave was checked against its documented shape: the
+    // host name built from it can only be an STS endpoint.
+    let region = imds
+        .identity
+        .as_ref()
+        .and_then(|i| i.region.clone())
+        .filter(|r| imds::is_region(r))
+        .unwrap_or_else(|| "us-east-1".into());
+    let domain = if region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
+    let endpoint = net.sts_endpoint.clone().unwrap_or_else(|| format!("https://sts.{region}.{domain}"));
     let sts = match Sts::new(&endpoint, &region, std::time::Duration::from_millis(250)) {
         Ok(s) => s,
         Err(e) => return coverage.gap(endpoint, GapReason::IoError, format!("STS checks not run: {e:#}")),

@@ -146,6 +146,8 @@ impl Settings {
             }
             None => PathBuf::from("/"),
         };
+        // `--root //` (or any spelling of /) is this host, processes and all.
+        let image = host_root != Path::new("/");
         // Paths the user or the configuration gives are as the host sees them.
         let in_root = |p: &Path| {
             let abs = if p.is_absolute() {
@@ -153,7 +155,7 @@ impl Settings {
             } else {
                 std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
             };
-            if args.root.is_some() { host_root.join(abs.strip_prefix("/").unwrap_or(&abs)) } else { abs }
+            if image { host_root.join(abs.strip_prefix("/").unwrap_or(&abs)) } else { abs }
         };
         let color = match args.color {
             ColorChoice::Always => true,
@@ -184,7 +186,7 @@ impl Settings {
         Ok(Settings {
             paths: args.paths.iter().map(|p| in_root(p)).collect(),
             plan: PlanOptions { full: args.full, app_dirs: config.app_dirs.clone(), include },
-            processes: args.root.is_none() && wants(SourceKind::Processes),
+            processes: !image && wants(SourceKind::Processes),
             users: wants(SourceKind::Users),
             files: wants(SourceKind::Files),
             format: if args.summary { Format::Summary } else { args.format },
@@ -209,6 +211,7 @@ impl Settings {
             imds: {
                 let mut o = imds_options(args, &env)?;
                 o.keep_role_credentials = args.lookup_accounts;
+                o.deadline = deadline;
                 o
             },
             fail_on,
@@ -233,7 +236,7 @@ impl Settings {
                 },
             },
             expected: config.expected,
-            platform_files: verdict::platform_files(args.root.is_none(), &env),
+            platform_files: verdict::platform_files(!image, &env),
             host_root,
             color,
             fast: args.fast,

@@ -16,10 +16,12 @@ build {
     destination = "/tmp/rolecall"
   }
 
+  # Installed into a directory only root can write before root runs it:
+  # /tmp/rolecall itself could be swapped by any local user.
   provisioner "shell" {
     inline = [
-      "chmod 0755 /tmp/rolecall",
-      "sudo /tmp/rolecall scan --sources users,files --fail-on credentials --fast --summary --output json=/tmp/rolecall.json",
+      "sudo install -o root -g root -m 0755 /tmp/rolecall /usr/local/bin/rolecall",
+      "sudo /usr/local/bin/rolecall scan --sources users,files --fail-on credentials --fast --summary --max-seconds 1500 --output json=/tmp/rolecall.json",
     ]
     valid_exit_codes = [0]
     timeout          = "30m"
@@ -32,7 +34,7 @@ build {
   }
 
   provisioner "shell" {
-    inline = ["sudo rm -f /tmp/rolecall /tmp/rolecall.json"]
+    inline = ["sudo rm -f /tmp/rolecall /usr/local/bin/rolecall /tmp/rolecall.json"]
   }
 
   error-cleanup-provisioner "shell-local" {

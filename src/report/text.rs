@@ -37,7 +37,8 @@ impl Paint<'_> {
 pub fn write(report: &Report, style: &Style, out: &mut dyn io::Write) -> io::Result<()> {
     let paint = Paint { style };
     let v = &report.verdict;
-    let headline = format!("rolecall: {}", v.summary);
+    // The summary names services and executables: host text.
+    let headline = format!("rolecall: {}", escape::terminal(&v.summary));
     let headline = if v.failed_conditions.is_empty() { paint.bold(&headline) } else { paint.wrap("1;31", &headline) };
     writeln!(out, "{headline}")?;
     writeln!(out, "{}", instance_line(report))?;

@@ -81,7 +81,7 @@ impl FileVisitor for Scanner<'_> {
         // Read what was there at open; a file that keeps growing (a busy
         // log) must not keep the scan going forever.
         let limit = opened.size.saturating_add(self.opts.chunk_size as u64);
-        tracing::trace!(path = %escape::path(path), size = opened.size, "scanning file");
+        tracing::trace!(path = %escape::shown(path), size = opened.size, "scanning file");
         coverage.files_scanned += 1;
         // The first bytes tell what the file holds; they are read once and
         // handed on to whatever reads the rest.
@@ -103,7 +103,7 @@ impl FileVisitor for Scanner<'_> {
                 // Not gzip after all, or damaged: its bytes are read as they
                 // are too (what decoded was matched; past the damage no
                 // program can read it either, so that is no gap).
-                tracing::debug!(path = %escape::path(path), error = %e, "not decodable as gzip; read as it is");
+                tracing::debug!(path = %escape::shown(path), error = %e, "not decodable as gzip; read as it is");
                 rewind(&opened.file);
                 let context = Context::File { file: &opened.file, size: opened.size };
                 self.scan_input((&opened.file).take(limit), context, Decoding::default(), &shown, coverage);

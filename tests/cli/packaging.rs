@@ -81,7 +81,24 @@ fn ssm_document_structure() {
         assert!(params.contains_key(u), "{u} is used but not declared");
     }
     let script = lines.iter().map(|l| l.as_str().unwrap()).collect::<Vec<_>>().join("\n");
-    assert!(script.contains("exec \"$BIN\" scan"), "the binary's exit code is the step's");
+    assert!(
+        script.contains("\"$BIN\" scan") && script.ends_with("exit \"$CODE\""),
+        "the binary's exit code is the step's"
+    );
+    // What SSM lets a sender put in: only the packaged binaries, reports in
+    // /var/lib/rolecall, roots without . or .. components.
+    assert_eq!(params["Binary"]["allowedValues"], serde_json::json!(["/usr/bin/rolecall", "/usr/local/bin/rolecall"]));
+    let allowed = |name: &str, value: &str| {
+        regex::Regex::new(params[name]["allowedPattern"].as_str().unwrap()).unwrap().is_match(value)
+    };
+    assert!(allowed("Output", "/var/lib/rolecall/weekly.json"));
+    for bad in ["/var/lib/rolecall/../../etc/cron.d/x", "/etc/passwd", "/var/lib/rolecall/", "/var/lib/rolecall/a/b"] {
+        assert!(!allowed("Output", bad), "Output {bad}");
+    }
+    assert!(allowed("Root", "/") && allowed("Root", "/mnt/image"));
+    for bad in ["//", "/./", "/mnt/../", "/.", "/mnt//image"] {
+        assert!(!allowed("Root", bad), "Root {bad}");
+    }
     for code in ["168", "169", "194"] {
         assert!(!script.contains(&format!("exit {code}")), "exit {code} means something to SSM");
     }
@@ -120,6 +137,9 @@ fn ssm_document_runs_against_a_fixture_root() {
     let run = run_ssm_document(&params, &server.url());
     assert_eq!(run.code, 0, "report mode never fails a fleet sweep: {}", run.stderr);
     assert!(run.stdout.starts_with("rolecall static-credentials-despite-role "), "{}", run.stdout);
+    // The report follows the summary line on stdout: what reaches S3 is what fleet summarize reads.
+    let printed: Value = serde_json::from_str(run.stdout.split_once('\n').unwrap().1).unwrap();
+    assert_eq!(printed["verdict"]["verdict"], "static-credentials-despite-role");
     let full: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(full["verdict"]["live_credentials"], 1);
     params.insert("Mode", "enforce".into());
@@ -162,6 +182,8 @@ fn image_builder_component_fails_on_baked_keys() {
     assert_eq!(actions, ["S3Download", "SetFilePermissions", "ExecuteBinary", "DeleteFile"]);
     let gate = &steps[2];
     assert_eq!(gate["onFailure"], "Abort");
+    assert_eq!(gate["inputs"]["path"], "/usr/local/bin/rolecall", "a root-owned place, not /tmp");
+    assert_eq!(steps[0]["inputs"][0]["destination"], "/usr/local/bin/rolecall");
     let declared: Vec<&str> = c["parameters"]
         .as_array()
         .unwrap()
@@ -194,6 +216,9 @@ fn packer_example_gates_the_build() {
     assert_eq!(attr("valid_exit_codes").unwrap().split_whitespace().collect::<String>(), "[0]");
     let inline = attr("inline").unwrap();
     assert!(inline.contains("--fail-on credentials"), "{inline}");
+    // Root runs it from a directory only root can write, never from /tmp.
+    assert!(inline.contains("sudo install -o root -g root -m 0755 /tmp/rolecall /usr/local/bin/rolecall"), "{inline}");
+    assert!(inline.contains("sudo /usr/local/bin/rolecall scan") && !inline.contains("sudo /tmp/rolecall"), "{inline}");
     assert!(body.blocks().any(|b| b.identifier() == "variable"));
 }
 
@@ -230,6 +255,7 @@ const KNOWN_TO_219: &[&str] = &[
     "Nice",
     "IOSchedulingClass",
     "TimeoutStartSec",
+    "MemoryLimit",
     "OnCalendar",
     "RandomizedDelaySec",
     "AccuracySec",
@@ -259,6 +285,10 @@ fn systemd_units_are_a_gentle_daily_oneshot() {
             && exec.contains("--fail-on never")
             && exec.contains("--ssm-inventory")
     );
+    // Bounded: the scan stops (and writes its report) before systemd kills it, in bounded memory.
+    let max: u64 = exec.split_whitespace().skip_while(|a| *a != "--max-seconds").nth(1).unwrap().parse().unwrap();
+    assert!(max < 3600 && s["TimeoutStartSec"] == ["1h"], "{exec}");
+    assert_eq!(s["MemoryLimit"], ["1G"]);
     let t = &timer["Timer"];
     assert_eq!(t["OnCalendar"], ["daily"]);
     assert_eq!(t["Persistent"], ["true"]);
