@@ -51,10 +51,14 @@ impl Ini {
         let mut option: Option<usize> = None;
         let mut indent_level = 0usize;
         let mut first_error: Option<ParseError> = None;
+        let mut properties = 0usize;
         const DEFAULT: usize = usize::MAX;
 
         for (i, line) in python_lines(text).enumerate() {
             let lineno = i + 1;
+            if properties > MAX_PROPERTIES {
+                return Err(too_many(lineno));
+            }
             let stripped = line.trim();
             let is_comment = stripped.starts_with('#') || stripped.starts_with(';');
             let value = if is_comment { "" } else { stripped };
@@ -85,6 +89,7 @@ impl Ini {
                 } else {
                     sections.push(RawSection { name: header.to_string(), ..RawSection::default() });
                     current = Some(sections.len() - 1);
+                    properties += 1;
                 }
                 option = None;
                 continue;
@@ -101,6 +106,7 @@ impl Ini {
                     }
                     section.options.push((name, vec![val.trim().to_string()]));
                     option = Some(section.options.len() - 1);
+                    properties += 1;
                 }
                 None => {
                     // ParsingError is raised after the whole file is read.
@@ -135,6 +141,16 @@ impl Ini {
 
 /// Options inherited from `[DEFAULT]` at most, summed over sections.
 const MAX_INHERITED: usize = 4_000_000;
+
+/// Sections and options a file may have for rolecall to model it: real
+/// shared config files have hundreds of profiles; a file with more is read
+/// by the matcher (its pairs are still found) but not modelled, so that one
+/// user's huge file cannot cost the root scan its memory.
+pub const MAX_PROPERTIES: usize = 100_000;
+
+fn too_many(line: usize) -> ParseError {
+    ParseError { line, message: format!("more than {MAX_PROPERTIES} sections and options: not modelled") }
+}
 
 /// A section while parsing: its options in file order, each value's lines,
 /// and the set of their names.
@@ -312,6 +328,9 @@ pub fn parse_rust(text: &str) -> Result<Sections, ParseError> {
     let mut current: Option<usize> = None;
     let mut property: Option<String> = None;
     for (i, line) in text.lines().enumerate() {
+        if i > MAX_PROPERTIES {
+            return Err(too_many(i + 1));
+        }
         let err = |message: &str| ParseError { line: i + 1, message: message.into() };
         if line.trim_matches([' ', '\t']).is_empty() || line.starts_with(['#', ';']) {
             continue;
@@ -345,16 +364,21 @@ pub fn parse_rust(text: &str) -> Result<Sections, ParseError> {
 }
 
 /// Parses `text` as the AWS SDK for JavaScript v3 does (smithy's
-/// `parseIni`), which never fails: comments cut at `#` or `;` at the start
+/// `parseIni`), which never fails (rolecall only refuses to model a file of
+/// more than [`MAX_PROPERTIES`] lines): comments cut at `#` or `;` at the start
 /// or after whitespace, `name=value` split at the first `=` (names kept as
 /// written), `[type name]` sections only for the known types, a section
 /// only when it holds a property, and anything it cannot read ignored.
-pub fn parse_js(text: &str) -> Sections {
+pub fn parse_js(text: &str) -> Result<Sections, ParseError> {
     let mut sections = Sections::new();
     let mut index = HashMap::new();
     let mut current: Option<String> = None;
     let mut sub: Option<String> = None;
-    for raw in text.split('\n') {
+    for (i, raw) in text.split('\n').enumerate() {
+        // The SDK never refuses a file; rolecall does not model one this large.
+        if i > MAX_PROPERTIES {
+            return Err(too_many(i + 1));
+        }
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         let mut cut = raw.len();
         let bytes = raw.as_bytes();
@@ -393,7 +417,7 @@ pub fn parse_js(text: &str) -> Sections {
             sections[i].1.insert(key, value.to_string());
         }
     }
-    sections
+    Ok(sections)
 }
 
 /// Whether `[prefix rest]` matches smithy's `^([\w-]+)\s(["'])?([\w-@+.%:/]+)\2$`.
@@ -568,13 +592,14 @@ mod tests {
     // Expectations from smithy's parseIni, getConfigData and mergeConfigFiles.
     #[test]
     fn like_the_javascript_sdk() {
-        let s = parse_js("x = 0\n[a] ;c\nKey = v #c\ny: 2\n[a]\nz=1\n[empty]\n[profile  two]\nw = 1\n");
+        let s = parse_js("x = 0\n[a] ;c\nKey = v #c\ny: 2\n[a]\nz=1\n[empty]\n[profile  two]\nw = 1\n").unwrap();
         assert_eq!(
             s,
             vec![("a".to_string(), opts(&[("Key", "v"), ("z", "1")])), ("profile  two".into(), opts(&[("w", "1")]))]
         );
-        let config = parse_js("[default]\na = 1\n[profile default]\nb = 2\n[x]\nc = 3\n[sso-session s]\nd = 4\n");
-        let creds = parse_js("[profile z]\naws_access_key_id = A\n[ default ]\nf = 6\n");
+        let config =
+            parse_js("[default]\na = 1\n[profile default]\nb = 2\n[x]\nc = 3\n[sso-session s]\nd = 4\n").unwrap();
+        let creds = parse_js("[profile z]\naws_access_key_id = A\n[ default ]\nf = 6\n").unwrap();
         let p = SdkProfiles::js(&config, &creds);
         assert_eq!(p.profiles.keys().collect::<Vec<_>>(), [" default ", "default", "profile.z"]);
         assert_eq!(p.profiles["default"], opts(&[("b", "2")]), "[profile default] replaces [default]");

@@ -74,9 +74,14 @@ impl Environ {
     /// Only the entries an AWS SDK reads ([`is_sdk_variable`]), in order.
     pub fn sdk_view(&self) -> Environ {
         let mut raw = Vec::new();
-        for entry in self.raw.split(|&b| b == 0).filter(|e| !e.is_empty()) {
-            let name = entry.split(|&b| b == b'=').next().unwrap_or(entry);
-            if std::str::from_utf8(name).is_ok_and(is_sdk_variable) {
+        let mut start = 0;
+        for end in memchr::memchr_iter(0, &self.raw).chain(std::iter::once(self.raw.len())) {
+            let entry = &self.raw[start..end];
+            start = end + 1;
+            // Names are short: look for `=` in the first bytes only.
+            let head = &entry[..entry.len().min(64)];
+            let name = memchr::memchr(b'=', head).map_or(head, |i| &head[..i]);
+            if !entry.is_empty() && std::str::from_utf8(name).is_ok_and(is_sdk_variable) {
                 raw.extend_from_slice(entry);
                 raw.push(0);
             }

@@ -248,7 +248,8 @@ pub enum FileText {
     Missing,
     /// Not readable, not UTF-8, too large or on a pseudo filesystem; the reason says which.
     Unreadable(String),
-    Text(String),
+    /// Shared: every reader of the same file gets the one copy.
+    Text(std::sync::Arc<str>),
 }
 
 /// Reads the files an SDK would read, as the process sees them: inside the
@@ -352,7 +353,7 @@ impl Files {
             return FileText::Unreadable(e.to_string());
         }
         match String::from_utf8(bytes) {
-            Ok(t) => FileText::Text(t),
+            Ok(t) => FileText::Text(t.into()),
             Err(_) => FileText::Unreadable("not UTF-8".into()),
         }
     }

@@ -395,12 +395,19 @@ fn read_capped(
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+            Err(e) if is_timeout(&e) => {
                 return Err(Failure::Timeout(format!("{method} {url}: response body not received in time")));
             }
             Err(e) => return Err(Failure::Other(format!("{method} {url}: reading the response: {e}"))),
         }
     }
+}
+
+/// Whether a body read failed because its time was up (reqwest wraps its
+/// own timeout in the I/O error).
+fn is_timeout(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::TimedOut
+        || e.get_ref().and_then(|i| i.downcast_ref::<reqwest::Error>()).is_some_and(reqwest::Error::is_timeout)
 }
 
 /// Parses a JSON body, or says what was wrong with it (never quoting it).

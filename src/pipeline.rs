@@ -343,7 +343,7 @@ fn sdk_view(
         resolved.insert(key, (report, loaded));
     }
     let read = |path: &Path| match files.read(&host_view(root, path)) {
-        FileText::Text(t) => Some(t),
+        FileText::Text(t) => Some(t.to_string()),
         _ => None,
     };
     for u in users {

@@ -15,7 +15,7 @@ fuzz_target!(|text: &str| {
         let p = SdkProfiles::rust(&sections, &sections);
         assert!(p.profiles.len() + p.sso_sessions.len() <= 2 * sections.len());
     }
-    let sections = awsconfig::parse_js(text);
+    let sections = awsconfig::parse_js(text).unwrap_or_default();
     let p = SdkProfiles::js(&sections, &sections);
     assert!(p.profiles.len() + p.sso_sessions.len() <= 2 * sections.len());
 });

@@ -15,7 +15,10 @@ pub(super) fn resolve(ctx: &Context) -> (Source, String) {
     if let Some(key_id) = env_keys(ctx).filter(|_| named.is_none()) {
         return (Source::Environment { key_id }, profile);
     }
-    let files = load_sdk_files(ctx, Sdk::JavaScriptV3).expect("the JavaScript parser never fails");
+    let files = match load_sdk_files(ctx, Sdk::JavaScriptV3) {
+        Ok(f) => f,
+        Err(error) => return (Source::Error { error }, profile),
+    };
     let v1_disabled = v1_disabled(ctx, Sdk::JavaScriptV3, files.profile(&profile));
     if let Some(source) = js_profile(ctx, &files, &profile, &[], false, v1_disabled) {
         return (source, profile);

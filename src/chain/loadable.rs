@@ -236,7 +236,10 @@ pub fn in_credentials_text(text: &str) -> Vec<KeyId> {
         out.extend(sections.iter().filter_map(|(_, o)| keys(o, ["aws_access_key_id", "aws_secret_access_key"])));
     }
     out.extend(
-        awsconfig::parse_js(text).iter().filter_map(|(_, o)| keys(o, ["aws_access_key_id", "aws_secret_access_key"])),
+        awsconfig::parse_js(text)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|(_, o)| keys(o, ["aws_access_key_id", "aws_secret_access_key"])),
     );
     out.sort();
     out.dedup();

@@ -56,7 +56,7 @@ pub(super) fn load_sdk_files(ctx: &Context, sdk: Sdk) -> Result<SdkFiles, String
         match sdk {
             Sdk::Rust => awsconfig::parse_rust(&text)
                 .map_err(|e| format!("ProfileFile provider could not be built: {}: {e}", path.display())),
-            _ => Ok(awsconfig::parse_js(&text)),
+            _ => awsconfig::parse_js(&text).map_err(|e| format!("{}: {e}", path.display())),
         }
     };
     let (config, creds) = (read(&config_path)?, read(&creds_path)?);

@@ -82,7 +82,7 @@ pub fn walk<'v>(
     let mut files: Vec<(PathBuf, RootKind)> = Vec::new();
     for Root { path: root, kind } in roots {
         if opts.exclude.iter().any(|x| root.starts_with(x)) {
-            outcome.coverage.skip(SkipReason::Excluded, Some(escape::path(root)));
+            outcome.coverage.skip(SkipReason::Excluded, None);
             continue;
         }
         let named = *kind == RootKind::Named;

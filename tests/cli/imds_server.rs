@@ -55,6 +55,8 @@ pub enum Mode {
     TruncatedJson,
     /// iam/info answers a 302 to another server.
     Redirect,
+    /// iam/info's body comes a byte every 100 ms (each read succeeds, the whole never ends in time).
+    Drip,
 }
 
 pub const SLOW: Duration = Duration::from_secs(8);
@@ -93,6 +95,8 @@ struct State {
     redirect_to: String,
     /// What `/latest/user-data` answers (404 when None, as with no user data).
     user_data: Option<Vec<u8>>,
+    /// The instance identity document, when a test forges one.
+    identity: Option<String>,
 }
 
 impl Server {
@@ -118,11 +122,16 @@ impl Server {
 
     /// A server whose `/latest/user-data` answers `user_data`.
     pub fn start_with_user_data(mode: Mode, user_data: Vec<u8>) -> Server {
-        Server::start_full_with(mode, NOWHERE.into(), default_role(), "127.0.0.1:0", Some(user_data))
+        Server::start_full_with(mode, NOWHERE.into(), default_role(), "127.0.0.1:0", Some(user_data), None)
+    }
+
+    /// A server whose instance identity document is `identity` (a hostile one).
+    pub fn start_with_identity(mode: Mode, identity: String) -> Server {
+        Server::start_full_with(mode, NOWHERE.into(), default_role(), "127.0.0.1:0", None, Some(identity))
     }
 
     fn start_full(mode: Mode, redirect_to: String, role: (String, String, String), bind: &str) -> Server {
-        Server::start_full_with(mode, redirect_to, role, bind, None)
+        Server::start_full_with(mode, redirect_to, role, bind, None, None)
     }
 
     fn start_full_with(
@@ -131,6 +140,7 @@ impl Server {
         role: (String, String, String),
         bind: &str,
         user_data: Option<Vec<u8>>,
+        identity: Option<String>,
     ) -> Server {
         let listener = TcpListener::bind(bind).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -144,6 +154,7 @@ impl Server {
             requests: Arc::clone(&requests),
             redirect_to,
             user_data,
+            identity,
         });
         let stop2 = Arc::clone(&stop);
         thread::spawn(move || {
@@ -217,6 +228,19 @@ fn serve(conn: TcpStream, state: &State) {
                     return;
                 }
             }
+            Body::Drip(bytes) => {
+                let head =
+                    format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n", bytes.len());
+                if conn.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                for b in bytes {
+                    thread::sleep(Duration::from_millis(100));
+                    if conn.write_all(&[b]).and_then(|_| conn.flush()).is_err() {
+                        return;
+                    }
+                }
+            }
             Body::Huge(len) => {
                 let head = format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {len}\r\n\r\n");
                 let _ = conn.write_all(head.as_bytes());
@@ -236,6 +260,7 @@ fn serve(conn: TcpStream, state: &State) {
 enum Body {
     Text(String),
     Bytes(Vec<u8>),
+    Drip(Vec<u8>),
     Huge(usize),
     Never,
 }
@@ -322,6 +347,9 @@ fn respond(state: &State, method: &str, path: &str, headers: &HashMap<String, St
     }
     match path {
         "/latest/meta-data/" => text(200, "ami-id\nhostname\niam/\ninstance-id\nplacement/\n"),
+        "/latest/dynamic/instance-identity/document" if state.identity.is_some() => {
+            text(200, state.identity.clone().unwrap_or_default())
+        }
         "/latest/dynamic/instance-identity/document" => text(
             200,
             format!(
@@ -332,6 +360,11 @@ fn respond(state: &State, method: &str, path: &str, headers: &HashMap<String, St
             Mode::Oversized => Response { status: 200, headers: Vec::new(), body: Body::Huge(100 << 20) },
             Mode::Garbage => text(200, "<html><body>Gateway says hello</body></html>"),
             Mode::TruncatedJson => text(200, r#"{"Code":"Success","InstanceProfileArn":"arn:aws:iam::1234"#),
+            Mode::Drip => Response {
+                status: 200,
+                headers: Vec::new(),
+                body: Body::Drip(format!("{{\"Code\":\"Success\",\"Pad\":\"{}\"}}", "x".repeat(600)).into_bytes()),
+            },
             Mode::Redirect => Response {
                 status: 302,
                 headers: vec![("Location".into(), state.redirect_to.clone())],

@@ -5,6 +5,7 @@ mod chain_oracle;
 mod core;
 mod faults;
 mod host;
+mod hostile;
 mod imds;
 mod imds_server;
 mod leaks;
