@@ -94,8 +94,12 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
         };
         drop_vendor_content(&mut findings, &settings.host_root, &mut coverage);
         attribute_layers(&mut findings, &files);
-        let login_users: &[User] = if settings.users { &users } else { &[] };
-        let sdk = sdk_view(&processes, &users, login_users, &files, &imds, &settings.host_root);
+        let sdk =
+            sdk_view(&processes, &users, settings.users, &files, &imds, &settings.host_root, settings.scan.deadline);
+        if sdk.unresolved > 0 {
+            let detail = format!("{} processes' and users' chains not resolved: --max-seconds reached", sdk.unresolved);
+            coverage.gap("chains".into(), GapReason::TimeLimit, detail);
+        }
         finding::merge_loaded(&mut findings, sdk.loaded);
         let chains = sdk.chains;
         if settings.network.verify || settings.network.lookup_accounts {
@@ -269,6 +273,8 @@ struct SdkView {
     /// Every static pair an SDK would load from what a process or user reads,
     /// as sightings, with who loads it.
     loaded: Vec<(Sighting, String)>,
+    /// Processes and users left when the deadline passed.
+    unresolved: usize,
 }
 
 /// The credential chain of every process and every user's login shell, and
@@ -277,21 +283,28 @@ struct SdkView {
 fn sdk_view(
     processes: &[Process],
     users: &[User],
-    login_users: &[User],
+    // Whether users' login shells' chains are resolved too.
+    login_shells: bool,
     files: &Files,
     imds: &ImdsReport,
     root: &Path,
+    deadline: Option<std::time::Instant>,
 ) -> SdkView {
+    let late = || deadline.is_some_and(|d| std::time::Instant::now() >= d);
     let instance = InstanceRole::from_probe(&imds.role, imds.state);
     let homes: BTreeMap<String, PathBuf> = users.iter().map(|u| (u.name.clone(), u.home.clone())).collect();
     let home_of = |uid: u32| users.iter().find(|u| u.uid == uid).map(|u| u.home.as_path());
     let mut runtimes: BTreeMap<String, Runtime> = BTreeMap::new();
-    let mut view = SdkView { chains: Vec::new(), loaded: Vec::new() };
+    let mut view = SdkView { chains: Vec::new(), loaded: Vec::new(), unresolved: 0 };
     // Processes that read the same files the same way (a service's workers,
     // forks) get one resolution: keyed by what the chain depends on.
     type Key = (Vec<u8>, Vec<u8>, Option<PathBuf>, Option<PathBuf>, Option<String>, Option<String>);
     let mut resolved: HashMap<Key, (chain::ChainReport, Vec<(Sighting, String)>)> = HashMap::new();
-    for p in processes {
+    for (i, p) in processes.iter().enumerate() {
+        if late() {
+            view.unresolved = processes.len() - i + users.len();
+            return view;
+        }
         let passwd_home = home_of(p.info.uid);
         let key: Key = (
             p.environ.raw().to_vec(),
@@ -346,8 +359,12 @@ fn sdk_view(
         FileText::Text(t) => Some(t.to_string()),
         _ => None,
     };
-    for u in users {
-        let login = login_users.contains(u) && u.is_person();
+    for (i, u) in users.iter().enumerate() {
+        if late() {
+            view.unresolved = users.len() - i;
+            return view;
+        }
+        let login = login_shells && u.is_person();
         let env = if login {
             users::login_environ(root, u, &read)
         } else {
