@@ -152,11 +152,20 @@ fn sdk_files(processes: &[Process], users: &[User], files: &Files) -> Vec<PathBu
         if !seen.insert((p.environ.raw(), passwd_home, p.cwd.as_deref())) {
             continue;
         }
-        add(&Context { env: &p.environ, passwd_home, homes: &homes, cwd: p.cwd.as_deref(), files, instance });
+        add(&Context {
+            env: &p.environ,
+            passwd_home,
+            homes: &homes,
+            cwd: p.cwd.as_deref(),
+            files,
+            instance,
+            argv: None,
+        });
     }
     for u in users {
         let env = Environ::from_pairs([("HOME", u.home.display().to_string())]);
-        add(&Context { env: &env, passwd_home: Some(&u.home), homes: &homes, cwd: Some(&u.home), files, instance });
+        let home = Some(u.home.as_path());
+        add(&Context { env: &env, passwd_home: home, homes: &homes, cwd: home, files, instance, argv: None });
     }
     out.sort();
     out.dedup();
@@ -332,7 +341,8 @@ fn sdk_view(
             Some((f, users)) => (f, users.iter().find(|u| u.uid == p.info.uid).map(|u| u.home.as_path())),
             None => (files, passwd_home),
         };
-        let ctx = Context { env: &p.environ, passwd_home, homes: &homes, cwd: p.cwd.as_deref(), files, instance };
+        let argv = Some(&p.argv);
+        let ctx = Context { env: &p.environ, passwd_home, homes: &homes, cwd: p.cwd.as_deref(), files, instance, argv };
         let runtime = || {
             let exe = p.info.exe.clone().unwrap_or_default();
             *runtimes
@@ -370,7 +380,8 @@ fn sdk_view(
         } else {
             Environ::from_pairs([("HOME", u.home.display().to_string())])
         };
-        let ctx = Context { env: &env, passwd_home: Some(&u.home), homes: &homes, cwd: Some(&u.home), files, instance };
+        let home = Some(u.home.as_path());
+        let ctx = Context { env: &env, passwd_home: home, homes: &homes, cwd: home, files, instance, argv: None };
         if login {
             let subject = Subject::User { name: u.name.clone(), uid: u.uid, home: escape::path(&u.home) };
             view.chains.push(SubjectChain { subject, chain: chain::report(&ctx, || Runtime::Unknown) });

@@ -26,6 +26,9 @@ use crate::imds::{ImdsState, RoleStatus};
 pub enum Source {
     /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` in the environment.
     Environment { key_id: Option<KeyId> },
+    /// A JVM's `-Daws.accessKeyId` and `-Daws.secretAccessKey` (or v1's
+    /// `-Daws.secretKey`): the Java SDK v2's first source, v1's second.
+    SystemProperties { key_id: Option<KeyId> },
     /// `role_arn` in the profile: STS AssumeRole with source credentials.
     AssumeRole { profile: String, role_arn: String, source: Box<Source> },
     /// A web identity token file and a role (EKS, GitHub OIDC, ...).
@@ -74,6 +77,7 @@ impl Source {
     pub fn method(&self) -> &'static str {
         match self {
             Source::Environment { .. } => "env",
+            Source::SystemProperties { .. } => "system-properties",
             Source::AssumeRole { .. } => "assume-role",
             Source::WebIdentity { .. } => "assume-role-with-web-identity",
             Source::Sso { .. } => "sso",
@@ -95,6 +99,7 @@ impl Source {
     pub fn static_key_id(&self) -> Option<&KeyId> {
         match self {
             Source::Environment { key_id }
+            | Source::SystemProperties { key_id }
             | Source::SharedCredentialsFile { key_id, .. }
             | Source::ConfigFile { key_id, .. }
             | Source::Ec2CredentialsFile { key_id, .. }
@@ -131,13 +136,17 @@ impl Source {
             Source::BotoConfig { path, key_id } => Source::BotoConfig { path: r(path), key_id },
             Source::Container { uri } => Source::Container { uri: r(uri) },
             Source::Error { error } => Source::Error { error: r(error) },
-            s @ (Source::Environment { .. } | Source::InstanceRole | Source::NoCredentials) => s,
+            s @ (Source::Environment { .. }
+            | Source::SystemProperties { .. }
+            | Source::InstanceRole
+            | Source::NoCredentials) => s,
         }
     }
 
     pub fn shadowing(&self) -> Shadowing {
         match self {
             Source::Environment { .. }
+            | Source::SystemProperties { .. }
             | Source::SharedCredentialsFile { .. }
             | Source::ConfigFile { .. }
             | Source::Ec2CredentialsFile { .. }
@@ -162,6 +171,7 @@ impl fmt::Display for Source {
         let key = |k: &Option<KeyId>| k.as_ref().map(|k| format!(" {k}")).unwrap_or_default();
         match self {
             Source::Environment { key_id } => write!(f, "environment variables{}", key(key_id)),
+            Source::SystemProperties { key_id } => write!(f, "JVM system properties{}", key(key_id)),
             Source::AssumeRole { profile, role_arn, source } => {
                 write!(f, "role {role_arn} assumed by profile {profile}, from {source}")
             }
@@ -199,6 +209,9 @@ pub enum Sdk {
     Rust,
     /// The AWS SDK for JavaScript v3.
     JavaScriptV3,
+    /// The AWS SDKs for Java (v1 and v2): modelled only as far as their
+    /// system properties, which they read before the files.
+    Java,
 }
 
 impl fmt::Display for Sdk {
@@ -207,6 +220,7 @@ impl fmt::Display for Sdk {
             Sdk::Botocore => "botocore (Python, AWS CLI)",
             Sdk::Rust => "AWS SDK for Rust",
             Sdk::JavaScriptV3 => "AWS SDK for JavaScript v3",
+            Sdk::Java => "AWS SDK for Java",
         })
     }
 }
@@ -243,6 +257,8 @@ pub struct Context<'a> {
     pub cwd: Option<&'a Path>,
     pub files: &'a Files,
     pub instance: InstanceRole,
+    /// The process's command line, where it sets `-Daws.` system properties.
+    pub argv: Option<&'a Environ>,
 }
 
 impl Context<'_> {
@@ -332,6 +348,8 @@ pub fn resolve(ctx: &Context, sdk: Sdk) -> Resolution {
         Sdk::Botocore => botocore::resolve(ctx),
         Sdk::Rust => rust_sdk::resolve(ctx),
         Sdk::JavaScriptV3 => js_sdk::resolve(ctx),
+        // Past its system properties the Java chain is not modelled yet: botocore's answer stands for it.
+        Sdk::Java => java_system_properties(ctx).map_or_else(|| botocore::resolve(ctx), |s| (s, String::new())),
     };
     // Every string here came from the host's files and environments.
     let (source, profile) = (source.redacted(), credential::redact(&profile));
@@ -354,7 +372,7 @@ fn v1_disabled(ctx: &Context, sdk: Sdk, profile: Option<&Options>) -> bool {
         .var("AWS_EC2_METADATA_V1_DISABLED")
         .or_else(|| profile?.get("ec2_metadata_v1_disabled").map(String::as_str));
     match sdk {
-        Sdk::Botocore => value.is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        Sdk::Botocore | Sdk::Java => value.is_some_and(|v| v.eq_ignore_ascii_case("true")),
         Sdk::JavaScriptV3 => value == Some("true"),
         Sdk::Rust => true,
     }
@@ -369,7 +387,7 @@ fn instance_role(ctx: &Context, sdk: Sdk, v1_disabled: bool) -> Source {
         let error = match sdk {
             Sdk::Botocore => "MetadataRetrievalError: IMDSv2 token request unanswered and IMDSv1 disabled",
             Sdk::Rust => "IMDSv2 token request unanswered; the Rust SDK has no IMDSv1 fallback",
-            Sdk::JavaScriptV3 => "IMDSv2 token request unanswered and IMDSv1 disabled",
+            Sdk::JavaScriptV3 | Sdk::Java => "IMDSv2 token request unanswered and IMDSv1 disabled",
         };
         return Source::Error { error: error.into() };
     }
@@ -452,15 +470,39 @@ pub struct ChainReport {
 /// Resolves the chain for every modelled SDK. The runtime is only worked
 /// out (which may read the executable) when the SDKs disagree.
 pub fn report(ctx: &Context, runtime: impl FnOnce() -> Runtime) -> ChainReport {
-    let all: Vec<Resolution> =
+    let mut all: Vec<Resolution> =
         [Sdk::Botocore, Sdk::Rust, Sdk::JavaScriptV3].into_iter().map(|s| resolve(ctx, s)).collect();
+    if let Some(source) = java_system_properties(ctx) {
+        let (method, shadowing) = (source.method(), source.shadowing());
+        all.push(Resolution { sdk: Sdk::Java, source, method, shadowing, profile: String::new() });
+    }
     let agree = all.iter().all(|r| r.source == all[0].source);
     let runtime = if agree { Runtime::Unknown } else { runtime() };
-    let primary = runtime.sdk().unwrap_or(Sdk::Botocore);
+    let primary = match runtime {
+        Runtime::Java if all.iter().any(|r| r.sdk == Sdk::Java) => Sdk::Java,
+        r => r.sdk().unwrap_or(Sdk::Botocore),
+    };
     let (mine, others): (Vec<Resolution>, Vec<Resolution>) = all.into_iter().partition(|r| r.sdk == primary);
     let resolution = mine.into_iter().next().expect("every SDK is resolved");
     let other_sdks = others.into_iter().filter(|r| r.source != resolution.source).collect();
     ChainReport { runtime, resolution, other_sdks }
+}
+
+/// The Java SDKs' system properties, when the command line sets both the
+/// key ID and the secret: what a JVM's SDK uses before anything else.
+fn java_system_properties(ctx: &Context) -> Option<Source> {
+    let argv = ctx.argv?;
+    let mut id = None;
+    let mut secret = false;
+    for arg in argv.raw().split(|&b| b == 0).filter_map(|a| std::str::from_utf8(a).ok()) {
+        match arg.strip_prefix("-D").and_then(|a| a.split_once('=')) {
+            Some(("aws.accessKeyId", v)) if !v.is_empty() => id = Some(v),
+            Some(("aws.secretAccessKey" | "aws.secretKey", v)) if !v.is_empty() => secret = true,
+            _ => {}
+        }
+    }
+    let id = id.filter(|_| secret)?;
+    Some(Source::SystemProperties { key_id: KeyId::parse(id.trim().as_bytes()) })
 }
 
 /// Whose chain it is.

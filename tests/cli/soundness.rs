@@ -3,6 +3,7 @@
 //! (`--fail-on credentials`). Each test builds the host the way real ones
 //! are built and runs the binary on it, or starts the real process.
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -431,5 +432,49 @@ fn keys_in_the_instances_user_data_are_live_plain_gzip_or_mime() {
     );
     let (run, report) = scan_with_user_data(mime.into_bytes());
     assert_eq!(live_in_user_data(&report, &k)["location"]["part"], 2);
+    assert_gate_fails(&run, &report);
+}
+
+/// A real JVM started with the Java SDK's system properties uses them before
+/// anything else: its chain says so, and the pair is live.
+#[test]
+fn a_jvms_system_properties_are_its_sdks_first_source() {
+    let Some(java) = ["/usr/bin/java", "/usr/local/bin/java"].into_iter().map(Path::new).find(|p| p.exists()) else {
+        assert!(std::env::var_os("ROLECALL_REQUIRE_ORACLES").is_none(), "java is required");
+        eprintln!("SKIPPED: no java on this machine");
+        return;
+    };
+    let t = Tree::new();
+    let idle = t.write(
+        "Idle.java",
+        "public class Idle { public static void main(String[] a) throws Exception { Thread.sleep(300000); } }\n",
+    );
+    let k = key(21);
+    let mut cmd = Command::new(java);
+    cmd.arg(format!("-Daws.accessKeyId={k}")).arg(format!("-Daws.secretAccessKey={SECRET}")).arg(&idle);
+    cmd.env_clear().env("HOME", "/nonexistent").env("PATH", "/usr/bin:/bin").stdin(Stdio::null()).stdout(Stdio::null());
+    let jvm = Child(cmd.spawn().expect("start java"));
+    // Wait until the JVM has mapped libjvm.so (it is running).
+    let maps = format!("/proc/{}/maps", jvm.0.id());
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(&maps).unwrap_or_default().contains("libjvm.so") {
+        assert!(start.elapsed() < Duration::from_secs(30), "the JVM did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (run, report) = scan_processes();
+    let chain = report["chains"].as_array().unwrap().iter().find(|c| c["subject"]["pid"] == jvm.0.id()).unwrap();
+    assert_eq!(chain["runtime"], "java", "{chain}");
+    assert_eq!(chain["resolution"]["sdk"], "java", "{chain}");
+    assert_eq!(chain["resolution"]["method"], "system-properties", "{chain}");
+    assert_eq!(chain["resolution"]["source"]["key_id"], k.as_str());
+    assert_eq!(chain["resolution"]["shadowing"], "static-keys");
+    let f = live_in_process(&report, &k, jvm.0.id());
+    assert!(
+        f["used_by"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u.as_str().unwrap().starts_with(&format!("pid {}", jvm.0.id())))
+    );
     assert_gate_fails(&run, &report);
 }
