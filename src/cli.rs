@@ -163,7 +163,8 @@ pub struct ScanArgs {
     pub color: ColorChoice,
 
     /// Which outcomes fail the run (exit 1), comma-separated [default:
-    /// static-despite-role,no-role-static,no-role,role-unknown-static].
+    /// static-credentials-despite-role,no-role-static-credentials,no-role,
+    /// role-unknown-static-credentials,incomplete]; `never` stands alone.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "CONDITIONS")]
     pub fail_on: Vec<FailOn>,
 

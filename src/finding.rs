@@ -58,6 +58,8 @@ pub struct Assessment {
     pub expected: Option<String>,
     /// The reason it was acknowledged in the baseline (then it does not count).
     pub acknowledged: Option<String>,
+    /// The day its acknowledgement expires (`YYYY-MM-DD`), if it does.
+    pub acknowledged_until: Option<String>,
     /// The date its acknowledgement expired (then it counts again).
     pub acknowledgement_expired: Option<String>,
     /// Counts towards the verdict: a key with its secret (paired by the scan

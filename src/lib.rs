@@ -134,10 +134,19 @@ fn run_scan(settings: &Settings) -> Result<report::Report> {
     Ok(pipeline::run(settings, &matcher))
 }
 
-/// A path the user named could not be scanned: a gate must not pass on it.
+/// The verdict's outcome; when it is an error, stderr says why.
 fn outcome(report: &report::Report) -> Outcome {
-    let not_found = report.coverage.gap_counts.contains_key(&coverage::GapReason::NotFound);
-    if not_found { Outcome::Error } else { report.verdict.outcome() }
+    let outcome = report.verdict.outcome();
+    if outcome == Outcome::Error {
+        for g in report.coverage.gaps.iter().filter(|g| g.reason == coverage::GapReason::NotFound) {
+            eprintln!(
+                "rolecall: {}: {} (exit 2: a path that was asked for could not be scanned)",
+                escape::terminal(&g.target),
+                escape::terminal(&g.detail)
+            );
+        }
+    }
+    outcome
 }
 
 fn baseline(args: &BaselineArgs) -> Result<Outcome> {

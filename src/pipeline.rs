@@ -56,6 +56,11 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
             Vec::new()
         };
         coverage.merge(std::mem::take(&mut process_scanner.coverage));
+        tracing::debug!(
+            processes = processes.len(),
+            elapsed_ms = settings.started.elapsed().as_millis() as u64,
+            "processes read"
+        );
         let roots = if !settings.files {
             Vec::new()
         } else if host_scan {
@@ -66,7 +71,14 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
         } else {
             settings.paths.iter().map(|p| Root { path: p.clone(), kind: RootKind::Named }).collect()
         };
+        tracing::debug!(roots = roots.len(), "walking");
         let scanned = scan::files::scan(&roots, &settings.walk, &settings.scan, matcher);
+        tracing::debug!(
+            files = scanned.coverage.files_scanned,
+            bytes = scanned.coverage.bytes_scanned,
+            elapsed_ms = settings.started.elapsed().as_millis() as u64,
+            "walk done"
+        );
         coverage.merge(scanned.coverage);
         if host_scan {
             coverage.roots = vec![format!("host {}", escape::path(&settings.host_root))];
@@ -102,6 +114,11 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
         }
         finding::merge_loaded(&mut findings, sdk.loaded);
         let chains = sdk.chains;
+        tracing::debug!(
+            chains = chains.len(),
+            findings = findings.len(),
+            "chains resolved and SDK-loaded pairs joined"
+        );
         if settings.network.verify || settings.network.lookup_accounts {
             check_with_sts(&mut findings, &imds, &settings.network, &policy, &mut coverage);
         }

@@ -174,6 +174,7 @@ impl Settings {
         } else {
             DEFAULT_FAIL_ON.to_vec()
         };
+        verdict::check_fail_on(&fail_on).map_err(|e| anyhow::anyhow!(e))?;
         // Named paths replace the default file locations; without --sources
         // they are all that is read, and a host scan reads everything.
         let wants = |k: SourceKind| match args.sources.is_empty() {

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::baseline::Baseline;
 use crate::chain::{Shadowing, Subject, SubjectChain};
-use crate::coverage::Coverage;
+use crate::coverage::{Coverage, GapReason};
 use crate::exit::Outcome;
 use crate::finding::{AccountRelation, Assessment, Finding, Kind};
 use crate::imds::{ImdsReport, RoleStatus};
@@ -48,35 +48,54 @@ impl fmt::Display for VerdictKind {
     }
 }
 
-/// One condition that can fail the run (`--fail-on`).
+/// One condition that can fail the run (`--fail-on`). The verdicts' own
+/// names, so that one vocabulary serves both; the older short spellings
+/// are accepted as aliases.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailOn {
     /// Verdict: static credentials despite role.
-    StaticDespiteRole,
+    #[value(alias = "static-despite-role")]
+    StaticCredentialsDespiteRole,
     /// Verdict: no role, static credentials.
-    NoRoleStatic,
+    #[value(alias = "no-role-static")]
+    NoRoleStaticCredentials,
     /// Verdict: no role (and nothing found).
     NoRole,
     /// Role unknown and live static credentials found.
-    RoleUnknownStatic,
+    #[value(alias = "role-unknown-static")]
+    RoleUnknownStaticCredentials,
     /// Role unknown, whatever was found.
     RoleUnknown,
+    /// Verdict: incomplete (nothing live found, but not everything was read).
+    Incomplete,
     /// Any live static credential, whatever the role, or a scan that did
     /// not read everything (an image gate).
     Credentials,
-    /// Verdict: incomplete (nothing live found, but not everything was read).
-    Incomplete,
     /// IMDSv1 is still allowed.
     Imdsv1,
     /// Never fail on what was found (fleet report mode); errors still exit 2.
+    /// Not combined with any other condition.
     Never,
+}
+
+/// A `--fail-on` list that says two things at once is refused.
+pub fn check_fail_on(list: &[FailOn]) -> Result<(), String> {
+    if list.contains(&FailOn::Never) && list.len() > 1 {
+        return Err("--fail-on never cannot be combined with other conditions: it would silently win".into());
+    }
+    Ok(())
 }
 
 /// The documented default: every verdict but pass fails, except role
 /// unknown with nothing found.
-pub const DEFAULT_FAIL_ON: &[FailOn] =
-    &[FailOn::StaticDespiteRole, FailOn::NoRoleStatic, FailOn::NoRole, FailOn::RoleUnknownStatic, FailOn::Incomplete];
+pub const DEFAULT_FAIL_ON: &[FailOn] = &[
+    FailOn::StaticCredentialsDespiteRole,
+    FailOn::NoRoleStaticCredentials,
+    FailOn::NoRole,
+    FailOn::RoleUnknownStaticCredentials,
+    FailOn::Incomplete,
+];
 
 impl FromStr for FailOn {
     type Err = String;
@@ -200,8 +219,14 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// How the run ends: the one place its exit code comes from, and what
+    /// every format writes as `exit_code`.
     pub fn outcome(&self) -> Outcome {
-        if self.failed_conditions.is_empty() { Outcome::Clean } else { Outcome::Findings }
+        match self.exit_code {
+            0 => Outcome::Clean,
+            1 => Outcome::Findings,
+            _ => Outcome::Error,
+        }
     }
 }
 
@@ -259,7 +284,10 @@ pub fn decide(
         if let Some(ack) = baseline.find(&f.fingerprint) {
             match &ack.expires {
                 Some(date) if date.as_str() <= today.as_str() => a.acknowledgement_expired = Some(date.clone()),
-                _ => a.acknowledged = Some(ack.reason.clone()),
+                until => {
+                    a.acknowledged = Some(ack.reason.clone());
+                    a.acknowledged_until = until.clone();
+                }
             }
         }
         // STS saying the pair does not work settles it: not live.
@@ -301,10 +329,10 @@ pub fn decide(
         .iter()
         .copied()
         .filter(|c| match c {
-            FailOn::StaticDespiteRole => verdict == VerdictKind::StaticCredentialsDespiteRole,
-            FailOn::NoRoleStatic => verdict == VerdictKind::NoRoleStaticCredentials,
+            FailOn::StaticCredentialsDespiteRole => verdict == VerdictKind::StaticCredentialsDespiteRole,
+            FailOn::NoRoleStaticCredentials => verdict == VerdictKind::NoRoleStaticCredentials,
             FailOn::NoRole => verdict == VerdictKind::NoRole,
-            FailOn::RoleUnknownStatic => verdict == VerdictKind::RoleUnknown && live > 0,
+            FailOn::RoleUnknownStaticCredentials => verdict == VerdictKind::RoleUnknown && live > 0,
             FailOn::RoleUnknown => verdict == VerdictKind::RoleUnknown,
             FailOn::Credentials => live > 0 || !coverage.complete,
             FailOn::Incomplete => verdict == VerdictKind::Incomplete,
@@ -312,9 +340,6 @@ pub fn decide(
             FailOn::Never => false,
         })
         .collect();
-    if fail_on.contains(&FailOn::Never) {
-        failed.clear();
-    }
     failed.sort();
     failed.dedup();
     let role_text = match &imds.role {
@@ -355,7 +380,14 @@ pub fn decide(
         processes_using_static_keys: static_count(false),
         users_using_static_keys: static_count(true),
         static_key_users: uses,
-        exit_code: if failed.is_empty() { Outcome::Clean.code() } else { Outcome::Findings.code() },
+        // A path that was asked for and is not there: the run could not do what it was told.
+        exit_code: if coverage.gap_counts.contains_key(&GapReason::NotFound) {
+            Outcome::Error.code()
+        } else if failed.is_empty() {
+            Outcome::Clean.code()
+        } else {
+            Outcome::Findings.code()
+        },
         failed_conditions: failed,
     }
 }

@@ -48,9 +48,17 @@ pub fn write(report: &Report, style: &Style, out: &mut dyn io::Write) -> io::Res
         writeln!(
             out,
             "{} IMDSv1 is still allowed: any SSRF in a workload can read the role's credentials. \
-             Require tokens (aws ec2 modify-instance-metadata-options --http-tokens required). \
+             Require tokens: aws ec2 modify-instance-metadata-options --instance-id {} --http-tokens required{}. \
              This check itself counts once in CloudWatch MetadataNoToken.",
-            paint.wrap("33", "hardening:")
+            paint.wrap("33", "hardening:"),
+            report.imds.identity.as_ref().and_then(|i| i.instance_id.as_deref()).unwrap_or("INSTANCE_ID"),
+            report
+                .imds
+                .identity
+                .as_ref()
+                .and_then(|i| i.region.as_deref())
+                .map(|r| format!(" --region {r}"))
+                .unwrap_or_default(),
         )?;
     }
     for (i, f) in report.findings.iter().enumerate() {
@@ -138,7 +146,8 @@ fn findings_line(report: &Report) -> String {
         report
             .findings
             .iter()
-            .filter(|f| f.kind == k && f.has_secret() == secret && f.assessment.expected.is_none())
+            .filter(|f| f.kind == k && f.has_secret() == secret)
+            .filter(|f| f.assessment.expected.is_none() && f.assessment.acknowledged.is_none())
             .count()
     };
     let mut parts = Vec::new();
@@ -157,6 +166,10 @@ fn findings_line(report: &Report) -> String {
     let expected = report.verdict.expected_credentials;
     if expected > 0 {
         parts.push(format!("{expected} expected (platform or configured)"));
+    }
+    let acknowledged = report.findings.iter().filter(|f| f.assessment.acknowledged.is_some()).count();
+    if acknowledged > 0 {
+        parts.push(format!("{acknowledged} acknowledged (baseline)"));
     }
     format!("{n} finding{}: {}", plural(n), parts.join(", "))
 }
@@ -185,18 +198,25 @@ fn scanned_line(c: &Coverage) -> String {
 }
 
 fn write_finding(out: &mut dyn io::Write, paint: &Paint, n: usize, f: &Finding, report: &Report) -> io::Result<()> {
+    let a = &f.assessment;
     let what = match (&f.key_id, f.kind) {
         (Some(id), _) => {
             let with = match (f.has_secret(), f.session_token.is_some()) {
                 (true, true) => " with its secret and session token",
                 (true, false) => " with its secret",
-                (false, _) => " (key ID only, no secret next to it)",
+                (false, _) => " (key ID only: no usable secret found with it)",
             };
             format!("{} {id}{with}", f.kind)
         }
         (None, kind) => kind.to_string(),
     };
-    let label = if f.assessment.expected.is_some() { paint.wrap("2", "EXPECTED") } else { paint.severity(f.severity) };
+    let label = if a.expected.is_some() {
+        paint.wrap("2", "EXPECTED")
+    } else if a.acknowledged.is_some() {
+        paint.wrap("2", "ACKNOWLEDGED")
+    } else {
+        paint.severity(f.severity)
+    };
     writeln!(out, "{n}. {label} {what}")?;
     let repeats = if f.processes.len() > 1 {
         let more = f.processes.len() - 1;
@@ -222,25 +242,58 @@ fn write_finding(out: &mut dyn io::Write, paint: &Paint, n: usize, f: &Finding, 
         writeln!(out, "   used   by {}", users.join("; "))?;
     }
     if let Some(acct) = f.account() {
-        let relation =
-            match (f.assessment.account_relation, report.imds.identity.as_ref().and_then(|i| i.account_id.as_ref())) {
-                (AccountRelation::SameAccount, _) => ", this instance's account".to_string(),
-                (AccountRelation::OtherAccount, Some(own)) => format!(", NOT this instance's account ({own})"),
-                _ => String::new(),
-            };
+        let relation = match (a.account_relation, report.imds.identity.as_ref().and_then(|i| i.account_id.as_ref())) {
+            (AccountRelation::SameAccount, _) => ", this instance's account".to_string(),
+            (AccountRelation::OtherAccount, Some(own)) => format!(", NOT this instance's account ({own})"),
+            _ => String::new(),
+        };
         writeln!(out, "   owner  account {acct} (decoded from the key ID{relation})")?;
     }
-    if f.assessment.role_credentials_copy {
+    if let Some(v) = &f.verification {
+        writeln!(out, "   sts    {}", escape::terminal(&verification_text(v)))?;
+    }
+    if a.role_credentials_copy {
         writeln!(out, "   note   these are this instance's own role credentials, copied out of IMDS")?;
     }
-    if let Some(reason) = &f.assessment.expected {
+    if let Some(reason) = &a.expected {
         writeln!(out, "   why    expected: {}", escape::terminal(reason))?;
     }
+    match (&a.acknowledged, &a.acknowledgement_expired, &a.acknowledged_until) {
+        (Some(reason), _, Some(until)) => {
+            writeln!(out, "   ack    acknowledged in the baseline until {until}: {}", escape::terminal(reason))?
+        }
+        (Some(reason), _, None) => {
+            writeln!(out, "   ack    acknowledged in the baseline: {}", escape::terminal(reason))?
+        }
+        (None, Some(date), _) => writeln!(out, "   ack    its acknowledgement expired on {date}: it counts again")?,
+        _ => {}
+    }
     writeln!(out, "   rule   {}, fingerprint {}", f.rule, f.fingerprint)?;
-    if f.assessment.expected.is_some() {
+    if a.expected.is_some() || a.acknowledged.is_some() {
         return Ok(());
     }
-    writeln!(out, "   do     {}", advice(f))
+    let mut lines = advice(f, report).into_iter();
+    if let Some(first) = lines.next() {
+        writeln!(out, "   do     {first}")?;
+    }
+    for line in lines {
+        writeln!(out, "          {line}")?;
+    }
+    Ok(())
+}
+
+fn verification_text(v: &crate::sts::Verification) -> String {
+    use crate::sts::Verification;
+    match v {
+        Verification::Valid { arn, account } => {
+            format!("STS GetCallerIdentity: the pair works, as {arn} (account {account})")
+        }
+        Verification::Invalid { code } => {
+            format!("STS GetCallerIdentity refused the pair ({code}): it does not work, and is not counted")
+        }
+        Verification::Unknown { error } => format!("STS GetCallerIdentity gave no answer that settles it: {error}"),
+        Verification::Skipped => "not checked with STS (more keys than --verify checks in one scan)".to_string(),
+    }
 }
 
 fn where_text(loc: &Location) -> String {
@@ -269,8 +322,26 @@ fn where_text(loc: &Location) -> String {
     s
 }
 
-/// What an operator should do about a finding.
-fn advice(f: &Finding) -> String {
+/// A value for a shell command line: as it is when it is made of safe
+/// characters, single-quoted otherwise.
+fn quoted(s: &str) -> String {
+    let safe = !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+=,.@/:-".contains(&b));
+    if safe { s.to_string() } else { format!("'{}'", s.replace('\'', "'\\''")) }
+}
+
+/// The IAM user a verified key belongs to, from its ARN (`…:user/path/NAME`).
+fn user_of(f: &Finding) -> Option<&str> {
+    match &f.verification {
+        Some(crate::sts::Verification::Valid { arn, .. }) => {
+            arn.split(":user/").nth(1).and_then(|p| p.rsplit('/').next())
+        }
+        _ => None,
+    }
+}
+
+/// What an operator should do about a finding: sentences, then complete
+/// commands for this key, this instance and this verdict.
+fn advice(f: &Finding, report: &Report) -> Vec<String> {
     let in_account = f.account().map(|a| format!(" in account {a}")).unwrap_or_default();
     let here = match &f.location {
         Location::File { .. } => "remove it from this file".to_string(),
@@ -293,29 +364,53 @@ fn advice(f: &Finding) -> String {
             _ => "remove it from the environment the process is started with".to_string(),
         },
     };
+    let id = report.imds.identity.as_ref();
+    let instance = id.and_then(|i| i.instance_id.as_deref());
+    let region = id.and_then(|i| i.region.as_deref()).map(|r| format!(" --region {}", quoted(r))).unwrap_or_default();
+    let user = user_of(f).map(|u| format!(" --user-name {}", quoted(u))).unwrap_or_default();
+    let move_to_role = match (&report.imds.role, instance) {
+        (RoleStatus::Attached { role_name, .. }, _) => {
+            vec![format!("Move the workload to the instance role {} (every AWS SDK uses it once the key is gone), then:", escape::terminal(role_name))]
+        }
+        (RoleStatus::None, Some(i)) => vec![
+            "This instance has no role: attach one first (an instance profile with the permissions the workload needs):".to_string(),
+            format!("aws ec2 associate-iam-instance-profile --instance-id {i} --iam-instance-profile Name=PROFILE_NAME{region}"),
+        ],
+        (RoleStatus::None, None) => vec!["This instance has no role: attach an instance profile to it first, then:".to_string()],
+        (RoleStatus::Unknown { .. }, _) => {
+            vec!["Give the workload an IAM role instead (an instance profile, or its platform's role), then:".to_string()]
+        }
+    };
     match (f.kind, &f.key_id, f.has_secret()) {
-        (Kind::LongTerm, Some(id), true) => format!(
-            "Deactivate access key {id}{in_account} (aws iam update-access-key --status Inactive), {here}, \
-             and give the workload the instance role instead; delete the key once nothing breaks."
-        ),
-        (Kind::LongTerm, Some(id), false) => format!(
-            "The key ID alone cannot sign requests, but its secret may be stored elsewhere: check whether {id}{in_account} \
-             is still active (aws iam get-access-key-last-used) and deactivate it if so; {here}."
-        ),
-        (Kind::Temporary, _, true) if f.assessment.role_credentials_copy => format!(
+        (Kind::LongTerm, Some(k), true) => {
+            let mut lines = vec![format!("Access key {k}{in_account} is usable: {here}.")];
+            lines.extend(move_to_role);
+            lines.push(format!("aws iam update-access-key --access-key-id {k} --status Inactive{user}"));
+            lines.push(format!("and once nothing breaks: aws iam delete-access-key --access-key-id {k}{user}"));
+            if user.is_empty() {
+                lines.push("(add --user-name NAME when the key is not the caller's own)".to_string());
+            }
+            lines
+        }
+        (Kind::LongTerm, Some(k), false) => vec![
+            format!(
+                "The key ID alone cannot sign requests, but its secret may be stored elsewhere: {here}, and check \
+                 whether {k}{in_account} is still in use:"
+            ),
+            format!("aws iam get-access-key-last-used --access-key-id {k}"),
+        ],
+        (Kind::Temporary, _, true) if f.assessment.role_credentials_copy => vec![format!(
             "{here}, and let the application fetch the role's credentials from IMDS itself (every AWS SDK does); \
              copies expire and leak."
-        ),
+        )],
         (Kind::Temporary, _, true) => {
-            format!("Temporary credentials work until they expire: {here}, and find what wrote them there.")
+            vec![format!("Temporary credentials work until they expire: {here}, and find what wrote them there.")]
         }
-        (Kind::Temporary, _, false) => {
-            format!("A temporary key ID alone cannot sign requests; {here}.")
-        }
-        _ => format!(
+        (Kind::Temporary, _, false) => vec![format!("A temporary key ID alone cannot sign requests; {here}.")],
+        _ => vec![format!(
             "Find the access key this secret belongs to (its key ID may be in another file or variable), \
              deactivate it, and {here}."
-        ),
+        )],
     }
 }
 
