@@ -85,6 +85,8 @@ pub struct Finding {
     pub session_token: Option<Secret>,
     /// How the secret was found to belong to the key ID.
     pub paired_by: Option<PairedBy>,
+    /// No secret, but the AWS documentation's example secret beside the key ID.
+    pub secret_is_example: bool,
     /// The container image or container whose layer the file is in.
     pub layer: Option<String>,
     /// How the file's content was decoded before it was matched (lines
@@ -198,6 +200,7 @@ pub fn merge_loaded(findings: &mut Vec<Finding>, loaded: Vec<(Sighting, String)>
                     f.secret = sighting.secret;
                     f.session_token = f.session_token.take().or(sighting.token);
                     f.paired_by = Some(PairedBy::SdkModel);
+                    f.secret_is_example = false;
                     f.fingerprint = fingerprint(f.kind, f.key_id.as_ref(), f.secret.as_ref(), &f.location);
                 }
                 if let Some(p) = sighting.location.process().filter(|p| !f.processes.iter().any(|q| q.pid == p.pid)) {
@@ -237,13 +240,14 @@ impl Finding {
     /// A finding of `sighting`, found by the rules `rules` (the first is its
     /// rule; none means an SDK model found it).
     pub fn new(rules: Vec<String>, severity: Severity, sighting: Sighting) -> Finding {
-        let Sighting { location, key_id, secret, token, paired_by, decoding, .. } = sighting;
+        let Sighting { location, key_id, secret, token, paired_by, decoding, example_secret, .. } = sighting;
         let kind = match key_id.as_ref().map(KeyId::kind) {
             Some(KeyIdKind::LongTerm) => Kind::LongTerm,
             Some(KeyIdKind::Temporary) => Kind::Temporary,
             None => Kind::SecretOnly,
         };
         let fingerprint = fingerprint(kind, key_id.as_ref(), secret.as_ref(), &location);
+        let secret_is_example = example_secret && secret.is_none();
         let rules = if rules.is_empty() { vec![SDK_RULE.to_string()] } else { rules };
         Finding {
             rule: rules[0].clone(),
@@ -254,6 +258,7 @@ impl Finding {
             key_id,
             secret,
             session_token: token,
+            secret_is_example,
             paired_by,
             decoding,
             layer: None,

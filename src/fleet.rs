@@ -59,11 +59,16 @@ pub struct FleetSummary {
     pub conflicts: Vec<String>,
 }
 
+/// The files under `paths`, in order. In a directory, the SSM agent's
+/// `stderr` beside each `stdout` is not a report and is passed over.
 fn files_under(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
             for e in walkdir(p) {
+                if e.file_name().is_some_and(|n| n == "stderr") {
+                    continue;
+                }
                 out.push(e);
             }
         } else {
@@ -85,15 +90,20 @@ fn walkdir(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The first JSON value in a file: the whole file for `--format json`
-/// output, or what follows a summary line.
+/// The report in a file: the whole file for `--format json` output, or
+/// the first line that opens a JSON object (after the summary line, whose
+/// host-supplied fields may hold a brace of their own).
 fn parse(path: &Path) -> Result<Value, String> {
     // The operator chose these paths: links in them are followed, the file itself must be regular.
     let real = std::fs::canonicalize(path).map_err(|e| e.to_string())?;
     let opened = crate::hostfs::open_untrusted(&real, MAX_REPORT).map_err(|e| e.to_string())?;
     let mut text = String::new();
     opened.file.take(MAX_REPORT).read_to_string(&mut text).map_err(|e| e.to_string())?;
-    let start = text.find('{').ok_or("no JSON object")?;
+    let start = if text.trim_start().starts_with('{') {
+        text.len() - text.trim_start().len()
+    } else {
+        text.find("\n{").map(|i| i + 1).ok_or("no JSON object")?
+    };
     let mut values = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Value>();
     let v = values.next().ok_or("no JSON object")?.map_err(|e| format!("not JSON: {e}"))?;
     if v["tool"]["name"] != "rolecall" || !v["schema_version"].is_string() {

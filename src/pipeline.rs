@@ -432,6 +432,7 @@ fn sdk_sighting(location: Location, key_id: KeyId, secret: Secret, token: Option
         token,
         paired_by: Some(PairedBy::SdkModel),
         decoding: Default::default(),
+        example_secret: false,
     }
 }
 

@@ -96,6 +96,9 @@ pub(crate) struct FindingView<'a> {
     has_session_token: bool,
     /// How the secret was found to belong to the key ID (null without a secret).
     paired_by: Option<crate::scan::PairedBy>,
+    /// No secret, but the AWS documentation's example secret stands beside
+    /// the key ID (it cannot sign; the key ID may still be real).
+    secret_is_example: bool,
     /// Each AWS SDK model that would load the credential, and from where.
     loaded_by: &'a [String],
     /// How the file was decoded before matching (`gzip`, `utf-16le`,
@@ -170,6 +173,7 @@ impl<'a> FindingView<'a> {
             secret_fingerprint: f.secret.as_ref().map(|s| s.fingerprint()),
             has_session_token: f.session_token.is_some(),
             paired_by: f.paired_by,
+            secret_is_example: f.secret_is_example,
             loaded_by: &f.loaded_by,
             decoded: (!f.decoding.is_plain()).then(|| f.decoding.to_string()),
             image_layer: f.layer.as_deref(),

@@ -45,20 +45,18 @@ pub fn write(report: &Report, style: &Style, out: &mut dyn io::Write) -> io::Res
     writeln!(out, "{}", findings_line(report))?;
     writeln!(out, "{}", scanned_line(&report.coverage))?;
     if report.imds.v1_allowed == Some(true) {
+        let id = report.imds.identity.as_ref();
         writeln!(
             out,
-            "{} IMDSv1 is still allowed: any SSRF in a workload can read the role's credentials. \
-             Require tokens: aws ec2 modify-instance-metadata-options --instance-id {} --http-tokens required{}. \
-             This check itself counts once in CloudWatch MetadataNoToken.",
+            "{} IMDSv1 is still allowed: any SSRF in a workload can read the role's credentials. Require tokens \
+             (this check itself counts once in CloudWatch MetadataNoToken):",
             paint.wrap("33", "hardening:"),
-            report.imds.identity.as_ref().and_then(|i| i.instance_id.as_deref()).unwrap_or("INSTANCE_ID"),
-            report
-                .imds
-                .identity
-                .as_ref()
-                .and_then(|i| i.region.as_deref())
-                .map(|r| format!(" --region {r}"))
-                .unwrap_or_default(),
+        )?;
+        writeln!(
+            out,
+            "   aws ec2 modify-instance-metadata-options --instance-id {} --http-tokens required{}",
+            id.and_then(|i| i.instance_id.as_deref()).unwrap_or("INSTANCE_ID"),
+            id.and_then(|i| i.region.as_deref()).map(|r| format!(" --region {}", quoted(r))).unwrap_or_default(),
         )?;
     }
     for (i, f) in report.findings.iter().enumerate() {
@@ -204,6 +202,9 @@ fn write_finding(out: &mut dyn io::Write, paint: &Paint, n: usize, f: &Finding, 
             let with = match (f.has_secret(), f.session_token.is_some()) {
                 (true, true) => " with its secret and session token",
                 (true, false) => " with its secret",
+                (false, _) if f.secret_is_example => {
+                    " (key ID only: the secret beside it is the AWS documentation example, which cannot sign)"
+                }
                 (false, _) => " (key ID only: no usable secret found with it)",
             };
             format!("{} {id}{with}", f.kind)
@@ -386,7 +387,8 @@ fn advice(f: &Finding, report: &Report) -> Vec<String> {
             let mut lines = vec![format!("Access key {k}{in_account} is usable: {here}.")];
             lines.extend(move_to_role);
             lines.push(format!("aws iam update-access-key --access-key-id {k} --status Inactive{user}"));
-            lines.push(format!("and once nothing breaks: aws iam delete-access-key --access-key-id {k}{user}"));
+            lines.push("and once nothing breaks:".to_string());
+            lines.push(format!("aws iam delete-access-key --access-key-id {k}{user}"));
             if user.is_empty() {
                 lines.push("(add --user-name NAME when the key is not the caller's own)".to_string());
             }

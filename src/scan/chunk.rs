@@ -16,6 +16,8 @@ pub const DEFAULT_CHUNK_SIZE: usize = 256 * 1024;
 /// Matches kept per input (after examples and placeholders are dropped);
 /// past this, matches are counted, not kept, and the input is a coverage gap.
 pub const MAX_MATCHES_PER_INPUT: usize = 10_000;
+/// Documentation example secrets kept per input (outside that cap).
+const EXAMPLES_KEPT: usize = 16;
 
 /// A match placed in its input.
 #[derive(Debug)]
@@ -30,6 +32,9 @@ pub struct LocatedMatch {
     pub line: u64,
     /// 1-based column in bytes; a leading UTF-8 BOM is not counted.
     pub column: u64,
+    /// An AWS documentation example secret: never a credential, kept (a
+    /// few per input) only so that a key ID beside it can say so.
+    pub example: bool,
 }
 
 /// What reading one input came to.
@@ -124,6 +129,7 @@ impl<'m> ChunkScanner<'m> {
         let mut lines = LineCursor { separator, pos: 0, line: 1, line_start: 0 };
         let mut first = true;
         let mut kept = 0usize;
+        let mut examples_kept = 0usize;
         loop {
             let mut eof = false;
             while len < self.buf.len() {
@@ -168,6 +174,19 @@ impl<'m> ChunkScanner<'m> {
                 match screen {
                     Screen::Example => {
                         stats.ignored.examples += 1;
+                        if m.capture == Capture::Secret && examples_kept < EXAMPLES_KEPT {
+                            lines.advance(&self.buf[..len], base, at);
+                            out.push(LocatedMatch {
+                                rule: m.rule,
+                                capture: m.capture,
+                                value: Secret::new(value),
+                                offset: at,
+                                line: lines.line,
+                                column: (at - lines.line_start.min(at)) + 1,
+                                example: true,
+                            });
+                            examples_kept += 1;
+                        }
                         continue;
                     }
                     Screen::Placeholder => {
@@ -188,6 +207,7 @@ impl<'m> ChunkScanner<'m> {
                     offset: at,
                     line: lines.line,
                     column: (at - lines.line_start.min(at)) + 1,
+                    example: false,
                 });
                 kept += 1;
             }

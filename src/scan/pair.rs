@@ -73,6 +73,9 @@ pub struct Sighting {
     pub paired_by: Option<PairedBy>,
     /// How the input was decoded before it was matched (plain for most).
     pub decoding: Decoding,
+    /// A key ID without a secret, beside which the AWS documentation's
+    /// example secret stands (as in a config copied from the docs).
+    pub example_secret: bool,
 }
 
 impl Sighting {
@@ -125,8 +128,10 @@ pub fn pair(
     let mut ids: Vec<(KeyId, Part)> = Vec::new();
     let mut secrets: Vec<Part> = Vec::new();
     let mut tokens: Vec<Part> = Vec::new();
+    let mut examples: Vec<&LocatedMatch> = Vec::new();
     for m in matches {
         match m.capture {
+            Capture::Secret if m.example => examples.push(m),
             Capture::KeyId => {
                 if let Some(id) = KeyId::parse(m.value.expose()) {
                     ids.push((id, Part { m, taken: false }));
@@ -180,6 +185,7 @@ pub fn pair(
         });
         rules.dedup();
         let location = locate(part.m);
+        let example_secret = secret.is_none() && examples.iter().any(|e| e.line.abs_diff(part.m.line) <= lines);
         out.push(Sighting {
             location,
             rules,
@@ -188,6 +194,7 @@ pub fn pair(
             token,
             paired_by,
             decoding: Decoding::default(),
+            example_secret,
         });
     }
     for s in secrets.iter().filter(|s| !s.taken) {
@@ -199,6 +206,7 @@ pub fn pair(
             token: None,
             paired_by: None,
             decoding: Decoding::default(),
+            example_secret: false,
         });
     }
     (out, unpaired_tokens)

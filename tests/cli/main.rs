@@ -10,6 +10,7 @@ mod imds;
 mod imds_server;
 mod leaks;
 mod network;
+mod operator;
 mod packaging;
 mod peer_cases;
 mod reports;

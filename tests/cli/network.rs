@@ -119,6 +119,21 @@ fn verify_and_lookup_accounts_against_moto_sts() {
     for s in [user_secret.as_str(), wrong, role_secret.as_str(), &role_token[..24]] {
         assert!(!run.stdout.contains(s) && !run.stderr.contains(s), "a secret reached the output");
     }
+    // Text says what STS said, and the advice names the user the ARN names.
+    let mut cmd = rolecall_with_imds(&imds.url());
+    cmd.args(["scan", "--verify", "--imds-endpoint", &imds.url(), "--sts-endpoint", &url]).arg(t.root());
+    let text = run_with_limit(cmd, Duration::from_secs(60)).stdout;
+    assert!(
+        text.contains("sts    STS GetCallerIdentity: the pair works, as arn:aws:iam::123456789012:user/alice"),
+        "{text}"
+    );
+    assert!(text.contains("refused the pair (SignatureDoesNotMatch)"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "aws iam update-access-key --access-key-id {user_key} --status Inactive --user-name alice"
+        )),
+        "{text}"
+    );
     drop(moto);
 }
 

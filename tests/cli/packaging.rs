@@ -99,6 +99,12 @@ fn ssm_document_structure() {
     for bad in ["//", "/./", "/mnt/../", "/.", "/mnt//image"] {
         assert!(!allowed("Root", bad), "Root {bad}");
     }
+    assert!(allowed("UploadTo", "") && allowed("UploadTo", "s3://my-bucket/rolecall/reports"));
+    for bad in
+        ["s3://b", "s3://my-bucket/../x", "s3://my-bucket/a b", "s3://my-bucket/$(id)", "/tmp/x", "s3://my-bucket/"]
+    {
+        assert!(!allowed("UploadTo", bad), "UploadTo {bad}");
+    }
     for code in ["168", "169", "194"] {
         assert!(!script.contains(&format!("exit {code}")), "exit {code} means something to SSM");
     }
@@ -106,6 +112,12 @@ fn ssm_document_structure() {
 
 /// Runs the SSM document's command lines with `sh`, as the agent does.
 fn run_ssm_document(params: &BTreeMap<&str, String>, imds: &str) -> Run {
+    run_ssm_document_as(params, imds, &[])
+}
+
+/// The same, with the variables the agent adds (`AWS_SSM_INSTANCE_ID`, …)
+/// or a PATH of the test's own.
+fn run_ssm_document_as(params: &BTreeMap<&str, String>, imds: &str, env: &[(&str, String)]) -> Run {
     let doc = yaml("ssm/rolecall-scan.yaml");
     let lines: Vec<String> = doc["mainSteps"][0]["inputs"]["runCommand"]
         .as_array()
@@ -118,6 +130,9 @@ fn run_ssm_document(params: &BTreeMap<&str, String>, imds: &str) -> Run {
     // As under Run Command: no HOME, a minimal PATH; IMDS is the test server.
     cmd.env_clear().env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/bin");
     cmd.env("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     run_with_limit(cmd, Duration::from_secs(60))
 }
 
@@ -131,6 +146,7 @@ fn ssm_document_runs_against_a_fixture_root() {
     params.insert("Inventory", "false".into());
     params.insert("MaxSeconds", "60".into());
     params.insert("Output", report.display().to_string());
+    params.insert("UploadTo", String::new());
     let dirty = host(true);
     params.insert("Root", dirty.root().display().to_string());
     params.insert("Mode", "report".into());
@@ -153,6 +169,120 @@ fn ssm_document_runs_against_a_fixture_root() {
     let run = run_ssm_document(&params, &server.url());
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("is not installed"));
+}
+
+/// The instance identity document of a fixture instance.
+fn identity(instance: &str) -> String {
+    format!(
+        r#"{{"accountId":"123456789012","availabilityZone":"us-east-1a","imageId":"ami-0abcdef1234567890","instanceId":"{instance}","instanceType":"t3.micro","region":"us-east-1","version":"2017-09-30"}}"#
+    )
+}
+
+/// `rolecall fleet summarize --format json PATH`.
+fn fleet_summary(path: &Path) -> (i32, Value) {
+    let mut cmd = rolecall();
+    cmd.args(["fleet", "summarize", "--format", "json"]).arg(path);
+    let run = run_with_limit(cmd, Duration::from_secs(60));
+    (run.code, run.json())
+}
+
+/// The fleet flow the README documents: the Command document runs on three
+/// instances (two carry the same baked-in key), the agent's S3 layout is
+/// laid out as it writes it, and `fleet summarize` over the downloaded tree
+/// counts every instance and finds the shared key; then the same with the
+/// report copied by the AWS CLI (`UploadTo`).
+#[test]
+fn ssm_fleet_flow_end_to_end() {
+    let instances = [("i-0aaaaaaaaaaaaaaa1", true), ("i-0bbbbbbbbbbbbbbb2", true), ("i-0ccccccccccccccc3", false)];
+    let roots: Vec<Tree> = instances.iter().map(|(_, dirty)| host(*dirty)).collect();
+    let out = Tree::new();
+    let s3 = out.path("s3/my-bucket");
+    let command_id = "0b9b8a4e-5f1c-4a3e-9d62-7e1f2c3d4b5a";
+    let params_for = |root: &Tree, output: &Path, upload: &str| {
+        let mut p: BTreeMap<&str, String> = BTreeMap::new();
+        p.insert("Binary", env!("CARGO_BIN_EXE_rolecall").to_string());
+        p.insert("Inventory", "false".into());
+        p.insert("MaxSeconds", "60".into());
+        p.insert("Mode", "report".into());
+        p.insert("Output", output.display().to_string());
+        p.insert("Root", root.root().display().to_string());
+        p.insert("UploadTo", upload.to_string());
+        p
+    };
+    for ((id, _), root) in instances.iter().zip(&roots) {
+        let server = Server::start_with_identity(Mode::TokenRequired, identity(id));
+        let params = params_for(root, &out.path(format!("{id}/last.json")), "");
+        let env = [("AWS_SSM_INSTANCE_ID", id.to_string()), ("SSM_COMMAND_ID", command_id.to_string())];
+        let run = run_ssm_document_as(&params, &server.url(), &env);
+        assert_eq!(run.code, 0, "{id}: {}", run.stderr);
+        // What the agent uploads: <prefix>/<command-id>/<instance-id>/awsrunShellScript/<step>/stdout|stderr.
+        let step = s3.join(format!("rolecall/{command_id}/{id}/awsrunShellScript/rolecall"));
+        std::fs::create_dir_all(&step).unwrap();
+        std::fs::write(step.join("stdout"), &run.stdout).unwrap();
+        std::fs::write(step.join("stderr"), &run.stderr).unwrap();
+        // The console's 2,500 characters begin with the verdict.
+        assert!(run.stdout[..run.stdout.len().min(2500)].starts_with("rolecall "), "{}", run.stdout);
+    }
+    let (code, fleet) = fleet_summary(&s3.join("rolecall"));
+    assert_eq!(code, 0, "{fleet}");
+    assert_eq!(fleet["instances"], 3, "{fleet}");
+    assert_eq!(fleet["reports_read"], 3);
+    assert_eq!(fleet["unreadable"], serde_json::json!([]), "the agent's stderr files are not reports");
+    assert_eq!(fleet["conflicts"], serde_json::json!([]));
+    assert_eq!(fleet["by_verdict"], serde_json::json!({ "pass": 1, "static-credentials-despite-role": 2 }));
+    assert_eq!(
+        fleet["shared_keys"],
+        serde_json::json!([{ "key_id": "AKIA2OGYBAH6STMMNXNN", "instances": ["i-0aaaaaaaaaaaaaaa1", "i-0bbbbbbbbbbbbbbb2"] }])
+    );
+    let mut cmd = rolecall();
+    cmd.args(["fleet", "summarize"]).arg(&s3);
+    let text = run_with_limit(cmd, Duration::from_secs(60)).stdout;
+    assert!(text.starts_with("rolecall fleet summary: 3 instances from 3 reports (0 files unreadable)"), "{text}");
+    assert!(text.contains("AKIA2OGYBAH6STMMNXNN on 2 instances: i-0aaaaaaaaaaaaaaa1, i-0bbbbbbbbbbbbbbb2"), "{text}");
+
+    // UploadTo: the AWS CLI copies the report (a stand-in `aws` on PATH
+    // records its command line and copies into a local "bucket").
+    let bin = out.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = out.path("aws.log");
+    let bucket_root = out.path("uploaded");
+    let fake = format!(
+        "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {log}\n[ \"$1 $2 $3\" = 's3 cp --only-show-errors' ] || exit 252\n\
+         dest={bucket_root}/${{5#s3://}}\nmkdir -p \"$(dirname \"$dest\")\" && cp \"$4\" \"$dest\"\n",
+        log = log.display(),
+        bucket_root = bucket_root.display()
+    );
+    let aws = bin.join("aws");
+    std::fs::write(&aws, fake).unwrap();
+    std::fs::set_permissions(&aws, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/bin", bin.display());
+    for ((id, _), root) in instances.iter().zip(&roots) {
+        let server = Server::start_with_identity(Mode::TokenRequired, identity(id));
+        let output = out.path(format!("{id}/upload.json"));
+        let params = params_for(root, &output, "s3://my-bucket/rolecall/reports");
+        let env = [("AWS_SSM_INSTANCE_ID", id.to_string()), ("PATH", path.clone())];
+        let run = run_ssm_document_as(&params, &server.url(), &env);
+        assert_eq!(run.code, 0, "{id}: {}", run.stderr);
+        assert_eq!(run.stdout.lines().count(), 1, "only the summary line on stdout: {}", run.stdout);
+        let logged = std::fs::read_to_string(&log).unwrap();
+        let expected =
+            format!("s3 cp --only-show-errors {} s3://my-bucket/rolecall/reports/{id}/rolecall.json", output.display());
+        assert!(logged.lines().any(|l| l == expected), "{logged}");
+    }
+    let (code, fleet) = fleet_summary(&bucket_root);
+    assert_eq!(code, 0, "{fleet}");
+    assert_eq!(fleet["instances"], 3, "{fleet}");
+    assert_eq!(fleet["shared_keys"][0]["instances"].as_array().unwrap().len(), 2);
+    // Without the agent's instance ID nothing is uploaded under a guessed name.
+    let server = Server::start_with_identity(Mode::TokenRequired, identity(instances[0].0));
+    let params = params_for(&roots[0], &out.path("x.json"), "s3://my-bucket/rolecall/reports");
+    let run = run_ssm_document_as(
+        &params,
+        &server.url(),
+        &[("PATH", path.clone()), ("AWS_SSM_INSTANCE_ID", "../i-0".into())],
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("no instance ID from the SSM agent"), "{}", run.stderr);
 }
 
 #[test]
