@@ -171,34 +171,29 @@ impl<'m> ChunkScanner<'m> {
                     Capture::Secret => credential::screen_secret(value),
                     Capture::SessionToken => credential::screen_token(value),
                 };
-                match screen {
+                // Example secrets are kept (a few, outside the cap) only so that a key ID beside one can say so.
+                let example = match screen {
                     Screen::Example => {
                         stats.ignored.examples += 1;
-                        if m.capture == Capture::Secret && examples_kept < EXAMPLES_KEPT {
-                            lines.advance(&self.buf[..len], base, at);
-                            out.push(LocatedMatch {
-                                rule: m.rule,
-                                capture: m.capture,
-                                value: Secret::new(value),
-                                offset: at,
-                                line: lines.line,
-                                column: (at - lines.line_start.min(at)) + 1,
-                                example: true,
-                            });
-                            examples_kept += 1;
+                        if m.capture != Capture::Secret || examples_kept >= EXAMPLES_KEPT {
+                            continue;
                         }
-                        continue;
+                        examples_kept += 1;
+                        true
                     }
                     Screen::Placeholder => {
                         stats.ignored.placeholders += 1;
                         continue;
                     }
-                    Screen::Keep => {}
-                }
-                if kept >= MAX_MATCHES_PER_INPUT {
-                    stats.dropped_matches += 1;
-                    continue;
-                }
+                    Screen::Keep if kept >= MAX_MATCHES_PER_INPUT => {
+                        stats.dropped_matches += 1;
+                        continue;
+                    }
+                    Screen::Keep => {
+                        kept += 1;
+                        false
+                    }
+                };
                 lines.advance(&self.buf[..len], base, at);
                 out.push(LocatedMatch {
                     rule: m.rule,
@@ -207,9 +202,8 @@ impl<'m> ChunkScanner<'m> {
                     offset: at,
                     line: lines.line,
                     column: (at - lines.line_start.min(at)) + 1,
-                    example: false,
+                    example,
                 });
-                kept += 1;
             }
             lines.advance(&self.buf[..len], base, hi);
             if eof {
