@@ -1,48 +1,102 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need beyond cargo, then runs them.
 #   - a Python virtualenv under target/pyenv with botocore (the credential
-#     chain oracle) and moto (an IMDS stub and an STS server on 127.0.0.1);
-#   - the AWS SDKs for Rust (built from crates.io) and JavaScript v3 (from
-#     npm, run with the machine's Node.js), the other two chain oracles;
-#   - cargo-deb and cargo-generate-rpm, and Debian's rpm and dpkg tools, to
-#     build the .deb and .rpm that the packaging tests then inspect;
-#   - cargo-fuzz, to build the fuzz targets.
-# Safe to run again; needs network access to PyPI, crates.io, npm and Debian's
-# archive the first time.
+#     chain oracle and the AWS API model the printed commands are checked
+#     against) and moto (an STS server on 127.0.0.1);
+#   - the AWS SDKs for Rust (built from crates.io, over rustls on ring) and
+#     JavaScript v3 (from npm, run with the machine's Node.js), the other two
+#     chain oracles;
+#   - cargo-deb, cargo-generate-rpm and cargo-fuzz (into target/tools when
+#     they are not on PATH), and Debian's rpm and dpkg tools (apt-get, the
+#     one step that installs into the system), to build the .deb and .rpm
+#     that the packaging tests inspect and the fuzz targets;
+#   - then the tests (dev profile, dependencies optimised: measured faster
+#     than a release-profile test build, whose LTO links every test binary
+#     and whose unwinding panics share no dependency build with the
+#     packages' panic=abort one).
+# Prerequisites: a Rust toolchain (rustup), python3 with venv, Node.js and
+# npm, root (or rpm, rpmbuild and dpkg already installed), network access to
+# crates.io, PyPI, npm and Debian's archive the first time, and about 4 GB
+# of disk. Safe to run again: what is there is reused. Writes only under the
+# checkout (target/, tests/oracles/js-sdk/node_modules, fuzz/target) and
+# the system temporary directory. One progress line per phase, with its time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+started=$SECONDS
+# phase NAME COMMAND...: runs COMMAND, then says how long it took.
+phase() {
+  local name=$1 t=$SECONDS
+  shift
+  printf 'tests/run.sh: %s ...\n' "$name" >&2
+  "$@"
+  printf 'tests/run.sh: %s: %d s (%d s in all)\n' "$name" $((SECONDS - t)) $((SECONDS - started)) >&2
+}
+
+need() {
+  command -v "$1" >/dev/null || { echo "tests/run.sh: $1 is needed: $2" >&2; exit 2; }
+}
+need cargo "install a Rust toolchain with rustup"
+need python3 "install python3 and python3-venv"
+need node "install Node.js (with npm)"
+need npm "install npm"
+
+mkdir -p target/tools/bin target/cache
+export PATH="$PWD/target/tools/bin:$PATH"
+
 venv=target/pyenv
-if ! "$venv/bin/python" -c 'import botocore, moto' 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check 'botocore==1.44.5' 'moto[server]==5.2.5'
-fi
+python_oracles() {
+  if ! "$venv/bin/python" -c 'import botocore, moto' 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --cache-dir target/cache/pip \
+      'botocore==1.44.5' 'moto[server]==5.2.5'
+  fi
+}
+phase "botocore and moto (PyPI)" python_oracles
 export ROLECALL_TEST_PYTHON="$PWD/$venv/bin/python"
 
-# The AWS SDKs for Rust and JavaScript v3, as oracles for rolecall's models of
-# their credential chains (tests/cli/chain_oracle.rs).
-cargo build --quiet --release --locked --manifest-path tests/oracles/rust-sdk/Cargo.toml --target-dir target/oracles
-export ROLECALL_TEST_RUST_ORACLE="$PWD/target/oracles/release/rust-sdk-oracle"
-if [ ! -d tests/oracles/js-sdk/node_modules/@aws-sdk/credential-provider-node ]; then
-  (cd tests/oracles/js-sdk && npm ci --no-audit --no-fund --loglevel=error)
-fi
+js_oracle() {
+  if [ ! -d tests/oracles/js-sdk/node_modules/@aws-sdk/credential-provider-node ]; then
+    (cd tests/oracles/js-sdk && npm ci --no-audit --no-fund --loglevel=error --cache "$PWD/../../../target/cache/npm")
+  fi
+}
+phase "JavaScript SDK v3 oracle (npm)" js_oracle
 export ROLECALL_TEST_NODE="$(command -v node)"
 export ROLECALL_TEST_JS_ORACLE="$PWD/tests/oracles/js-sdk/oracle.js"
 
-# Packages: build them as a release would, for tests/cli/packaging.rs.
-if ! command -v rpm >/dev/null || ! command -v dpkg-deb >/dev/null; then
-  (apt-get install -y -qq rpm dpkg >/dev/null 2>&1) || { apt-get update -qq && apt-get install -y -qq rpm dpkg >/dev/null; }
-fi
-cargo deb --version >/dev/null 2>&1 || cargo install --locked --quiet cargo-deb
-cargo generate-rpm --version >/dev/null 2>&1 || cargo install --locked --quiet cargo-generate-rpm
-cargo deb --quiet >/dev/null
-cargo generate-rpm --payload-compress gzip
+# The AWS SDK for Rust, as an oracle for rolecall's model of its chain (tests/cli/chain_oracle.rs).
+phase "Rust SDK oracle (crates.io)" \
+  cargo build --quiet --release --locked --manifest-path tests/oracles/rust-sdk/Cargo.toml --target-dir target/oracles
+export ROLECALL_TEST_RUST_ORACLE="$PWD/target/oracles/release/rust-sdk-oracle"
+
+debian_tools() {
+  if ! command -v rpm >/dev/null || ! command -v rpmbuild >/dev/null || ! command -v dpkg-deb >/dev/null; then
+    (apt-get install -y -qq rpm dpkg >/dev/null 2>&1) || { apt-get update -qq && apt-get install -y -qq rpm dpkg >/dev/null; }
+  fi
+}
+phase "rpm and dpkg (apt-get)" debian_tools
+
+tool() { # tool COMMAND CRATE: the cargo subcommand, installed into target/tools when missing
+  cargo "$1" --version >/dev/null 2>&1 || cargo install --locked --quiet --root target/tools "$2"
+}
+cargo_tools() {
+  tool deb cargo-deb
+  tool generate-rpm cargo-generate-rpm
+  tool fuzz cargo-fuzz
+}
+phase "cargo-deb, cargo-generate-rpm, cargo-fuzz" cargo_tools
+
+# Packages, built as a release would, for tests/cli/packaging.rs.
+packages() {
+  cargo deb --quiet >/dev/null
+  cargo generate-rpm --payload-compress gzip
+}
+phase "release build, .deb and .rpm" packages
 export ROLECALL_DEB="$(ls -t "$PWD"/target/debian/rolecall_*.deb | head -n 1)"
 export ROLECALL_RPM="$(ls -t "$PWD"/target/generate-rpm/rolecall-*.rpm | head -n 1)"
 
-# The fuzz targets must build (stable toolchain, no sanitizer: `-s none`).
-cargo fuzz --version >/dev/null 2>&1 || cargo install --locked --quiet cargo-fuzz
-(cd fuzz && cargo fuzz build -s none)
+# The fuzz targets must build (stable toolchain, no sanitizer, dev profile: this proves they compile and link).
+phase "fuzz targets (dev profile)" bash -c 'cd fuzz && cargo fuzz build -s none --dev'
 
 # The oracle and packaging tests fail instead of skipping when their tools are missing.
 export ROLECALL_REQUIRE_ORACLES=1
@@ -50,4 +104,4 @@ export ROLECALL_REQUIRE_ORACLES=1
 # Nothing here may reach the real instance metadata service.
 export AWS_EC2_METADATA_DISABLED=true
 
-cargo test --all-targets --locked "$@"
+phase "test build and tests" cargo test --all-targets --locked "$@"

@@ -497,14 +497,28 @@ fn deb_holds_the_binary_units_and_documents() {
     root.write("var/lib/dpkg/status", "");
     std::fs::create_dir_all(root.path("var/lib/dpkg/info")).unwrap();
     std::fs::create_dir_all(root.path("var/lib/dpkg/updates")).unwrap();
+    std::fs::create_dir_all(root.path("var/log")).unwrap();
+    let host_log = std::fs::metadata("/var/log/dpkg.log").map(|m| m.len()).ok();
+    // Its database and its log in the scratch root too: nothing of the host's is written.
     let dpkg = |args: &[&std::ffi::OsStr]| {
-        let out = Command::new("dpkg").arg("--root").arg(root.root()).args(args).output().unwrap();
+        let out = Command::new("dpkg")
+            .arg("--root")
+            .arg(root.root())
+            .arg("--admindir")
+            .arg(root.path("var/lib/dpkg"))
+            .arg("--log")
+            .arg(root.path("var/log/dpkg.log"))
+            .args(args)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "dpkg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     dpkg(&["-i".as_ref(), deb.as_os_str()]);
     assert!(dpkg(&["-s".as_ref(), "rolecall".as_ref()]).contains("Status: install ok installed"));
     assert_eq!(dpkg(&["-V".as_ref(), "rolecall".as_ref()]), "", "no installed file is missing");
+    assert_eq!(std::fs::metadata("/var/log/dpkg.log").map(|m| m.len()).ok(), host_log, "the host's dpkg log is untouched");
+    assert!(std::fs::read_to_string(root.path("var/log/dpkg.log")).unwrap().contains("install rolecall"));
     let version = Command::new(root.path("usr/bin/rolecall")).arg("--version").output().unwrap();
     assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), format!("rolecall {}", env!("CARGO_PKG_VERSION")));
 }

@@ -4,11 +4,15 @@
 //! model (tests/cli/chain_oracle.rs); the secret is never printed.
 
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
+use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::provider::ProvideCredentials;
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let chain = DefaultCredentialsChain::builder().build().await;
+    // The client the SDK's default would be, on ring instead of aws-lc.
+    let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    let chain = DefaultCredentialsChain::builder().configure(ProviderConfig::default().with_http_client(http)).build().await;
     let line = match chain.provide_credentials().await {
         // `Credentials` has no accessor for its provider's name; its Debug
         // output (which redacts the secret) carries it.
