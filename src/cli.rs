@@ -181,7 +181,8 @@ pub struct ScanArgs {
     pub imds_endpoint_mode: Option<EndpointMode>,
 
     /// Check each found key pair with STS GetCallerIdentity (network; off by
-    /// default). WARNING: using a canary (honeytoken) key alerts its owner.
+    /// default). Keys of known canary (honeytoken) accounts are never sent:
+    /// using one alerts its owner.
     #[arg(long)]
     pub verify: bool,
 
@@ -189,6 +190,21 @@ pub struct ScanArgs {
     /// instance role's own credentials, never the found secret (network; off by default).
     #[arg(long)]
     pub lookup_accounts: bool,
+
+    /// With --verify, check only keys of these accounts (decoded from the key
+    /// ID; comma-separated 12-digit IDs): a key of another account, or one
+    /// whose account cannot be decoded, is never sent.
+    #[arg(long, value_name = "ACCOUNTS", value_delimiter = ',')]
+    pub verify_accounts: Vec<String>,
+
+    /// With --verify, never send keys of these accounts (comma-separated).
+    #[arg(long, value_name = "ACCOUNTS", value_delimiter = ',')]
+    pub skip_accounts: Vec<String>,
+
+    /// The canary (honeytoken) accounts whose keys --verify never sends
+    /// [default: the built-in list, patterns/canary/accounts.toml].
+    #[arg(long, value_name = "FILE")]
+    pub canary_accounts: Option<PathBuf>,
 
     /// STS endpoint for --verify and --lookup-accounts [default: https://sts.REGION.amazonaws.com].
     #[arg(long, value_name = "URL")]

@@ -29,6 +29,7 @@ pub mod location;
 pub mod progress;
 // 1: engines and network clients
 pub mod awsconfig;
+pub mod canary;
 pub mod imds;
 pub mod matcher;
 pub mod rules;
@@ -210,6 +211,7 @@ mod tests {
         ("escape", 0),
         ("exit", 0),
         ("credential", 0),
+        ("canary", 1),
         ("location", 0),
         ("coverage", 0),
         ("hostfs", 0),

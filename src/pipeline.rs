@@ -256,8 +256,10 @@ fn check_with_sts(
         // Expected credentials (the SSM agent's own) are not checked.
         for f in findings.iter_mut().filter(|f| policy.expected_reason(f).is_none()) {
             let (Some(id), Some(secret)) = (&f.key_id, &f.secret) else { continue };
-            if checked == MAX_VERIFY {
-                f.verification = Some(Verification::Skipped);
+            // The account is decoded from the key ID before anything is sent.
+            if let Some(skip) = not_sent(id, net, checked) {
+                tracing::info!(key_id = %id, result = ?skip, "not sent to STS");
+                f.verification = Some(skip);
                 continue;
             }
             checked += 1;
@@ -290,6 +292,29 @@ fn check_with_sts(
             f.sts_account_id = account.clone();
         }
     }
+}
+
+/// Why `--verify` must not send `id`, if it must not: a canary account's
+/// key, the account lists, or the per-scan cap.
+fn not_sent(id: &KeyId, net: &NetworkChecks, checked: usize) -> Option<Verification> {
+    let account = id.account();
+    let policy = |reason: String| Some(Verification::SkippedPolicy { reason });
+    if let Some((a, issuer)) = account.and_then(|a| net.canaries.issuer(a).map(|i| (a, i))) {
+        return Some(Verification::SkippedCanary { account: a.to_string(), issuer: issuer.to_string() });
+    }
+    match account {
+        Some(a) if net.skip_accounts.contains(&a.0) => return policy(format!("account {a} is in --skip-accounts")),
+        Some(a) if !net.verify_accounts.is_empty() && !net.verify_accounts.contains(&a.0) => {
+            return policy(format!("account {a} is not in --verify-accounts"));
+        }
+        None if !net.verify_accounts.is_empty() => {
+            return policy("its account cannot be decoded from the key ID, and --verify-accounts is set".into());
+        }
+        _ => {}
+    }
+    (checked == MAX_VERIFY).then(|| Verification::SkippedPolicy {
+        reason: format!("more than {MAX_VERIFY} keys: the rest are not checked in one scan"),
+    })
 }
 
 /// What the SDK models say about every process and user.

@@ -2,6 +2,7 @@
 //! /etc/rolecall/config.toml into one resolved `Settings` value that the rest
 //! of the program reads.
 
+use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::baseline::Baseline;
+use crate::canary::CanaryAccounts;
 use crate::cli::{ColorChoice, EndpointMode, ScanArgs, SourceKind};
 use crate::imds::{IPV4_ENDPOINT, IPV6_ENDPOINT, ImdsOptions};
 use crate::report::Format;
@@ -81,6 +83,12 @@ impl ConfigFile {
 pub struct NetworkChecks {
     pub verify: bool,
     pub lookup_accounts: bool,
+    /// Keys of these accounts are never sent to STS.
+    pub canaries: CanaryAccounts,
+    /// When not empty, only keys of these accounts are sent (`--verify-accounts`).
+    pub verify_accounts: BTreeSet<u64>,
+    /// Keys of these accounts are never sent (`--skip-accounts`).
+    pub skip_accounts: BTreeSet<u64>,
     /// Overrides the regional endpoint.
     pub sts_endpoint: Option<String>,
 }
@@ -225,6 +233,12 @@ impl Settings {
             network: NetworkChecks {
                 verify: args.verify,
                 lookup_accounts: args.lookup_accounts,
+                canaries: match &args.canary_accounts {
+                    Some(p) => CanaryAccounts::load(p)?,
+                    None => CanaryAccounts::built_in(),
+                },
+                verify_accounts: accounts("--verify-accounts", &args.verify_accounts)?,
+                skip_accounts: accounts("--skip-accounts", &args.skip_accounts)?,
                 sts_endpoint: match &args.sts_endpoint {
                     Some(url) => {
                         let parsed = reqwest::Url::parse(url).with_context(|| format!("--sts-endpoint {url:?}"))?;
@@ -294,6 +308,17 @@ pub fn load_rules(dir: Option<&Path>) -> Result<RuleSet> {
         Some(d) => RuleSet::from_dir(d),
         None => RuleSet::embedded(),
     }
+}
+
+/// A list of 12-digit account IDs given on the command line.
+fn accounts(flag: &str, given: &[String]) -> Result<BTreeSet<u64>> {
+    given
+        .iter()
+        .map(|a| {
+            crate::canary::parse_account(a.trim())
+                .with_context(|| format!("{flag}: {a:?} is not a 12-digit account ID"))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -24,7 +24,8 @@ pub struct SigningKey<'a> {
     pub session_token: Option<&'a Secret>,
 }
 
-/// What GetCallerIdentity said about a found key pair.
+/// What `--verify` learnt of a found key pair: what GetCallerIdentity said,
+/// or why the key was not sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum Verification {
@@ -32,10 +33,14 @@ pub enum Verification {
     Valid { arn: String, account: String },
     /// STS refused it (deleted, deactivated, wrong secret, expired token).
     Invalid { code: String },
+    /// Not sent: its account (decoded from the key ID) issues canary keys,
+    /// and using one alerts whoever planted it.
+    SkippedCanary { account: String, issuer: String },
+    /// Not sent, by policy: `--verify-accounts`, `--skip-accounts`, or more
+    /// keys than one scan checks.
+    SkippedPolicy { reason: String },
     /// No answer that settles it (network, throttling, an unexpected reply).
     Unknown { error: String },
-    /// Not checked (more keys than `--verify` checks in one scan).
-    Skipped,
 }
 
 /// A rate-limited STS client.
@@ -45,6 +50,19 @@ pub struct Sts {
     region: String,
     min_interval: Duration,
     last: Cell<Option<Instant>>,
+}
+
+impl Verification {
+    /// The status word every format uses (`valid`, `skipped-canary`, …).
+    pub fn status(&self) -> &'static str {
+        match self {
+            Verification::Valid { .. } => "valid",
+            Verification::Invalid { .. } => "invalid",
+            Verification::SkippedCanary { .. } => "skipped-canary",
+            Verification::SkippedPolicy { .. } => "skipped-policy",
+            Verification::Unknown { .. } => "unknown",
+        }
+    }
 }
 
 impl Sts {
@@ -161,6 +179,19 @@ fn tag(xml: &str, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_status_word_is_the_jsons_own() {
+        for v in [
+            Verification::Valid { arn: "a".into(), account: "1".into() },
+            Verification::Invalid { code: "c".into() },
+            Verification::SkippedCanary { account: "1".into(), issuer: "i".into() },
+            Verification::SkippedPolicy { reason: "r".into() },
+            Verification::Unknown { error: "e".into() },
+        ] {
+            assert_eq!(serde_json::to_value(&v).unwrap()["status"], v.status());
+        }
+    }
 
     #[test]
     fn tags() {

@@ -179,6 +179,9 @@ fn finding(f: &Finding, base: &Base) -> Value {
     if let Some(acct) = f.account() {
         fields["rolecall/KeyAccountId"] = json!(acct.to_string());
     }
+    if let Some(verification) = &f.verification {
+        fields["rolecall/Verification"] = json!(verification.status());
+    }
     v["ProductFields"] = fields;
     v["Types"] = json!([
         "Software and Configuration Checks/AWS Security Best Practices",

@@ -103,6 +103,7 @@ fn result(f: &Finding, rule_index: Option<usize>) -> Value {
             "accountRelation": a.account_relation,
             "roleCredentialsCopy": a.role_credentials_copy,
             "live": a.live,
+            "verification": f.verification.as_ref().map(|v| v.status()),
             "locationKind": location_kind,
             "usedBy": f.used_by,
         },

@@ -293,7 +293,10 @@ fn verification_text(v: &crate::sts::Verification) -> String {
             format!("STS GetCallerIdentity refused the pair ({code}): it does not work, and is not counted")
         }
         Verification::Unknown { error } => format!("STS GetCallerIdentity gave no answer that settles it: {error}"),
-        Verification::Skipped => "not checked with STS (more keys than --verify checks in one scan)".to_string(),
+        Verification::SkippedCanary { account, issuer } => format!(
+            "not sent to STS: account {account} issues canary keys ({issuer}), and using one alerts whoever planted it"
+        ),
+        Verification::SkippedPolicy { reason } => format!("not sent to STS: {reason}"),
     }
 }
 

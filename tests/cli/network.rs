@@ -106,15 +106,17 @@ fn verify_and_lookup_accounts_against_moto_sts() {
     let stale = by_path("opt/old/.env");
     assert_eq!(stale["verification"], serde_json::json!({ "status": "invalid", "code": "SignatureDoesNotMatch" }));
     assert_eq!(stale["live"], false, "a pair STS refuses is not live");
-    let unknown = by_path("srv/x/settings.ini");
-    assert_eq!(unknown["verification"]["code"], "InvalidClientTokenId");
+    // Its key ID decodes to a canarytokens.org account: never sent.
+    let canary = by_path("srv/x/settings.ini");
+    assert_eq!(canary["verification"]["status"], "skipped-canary");
     // GetAccessKeyInfo, signed with the role's session: every key gets an account.
-    for f in [&live, &stale, &unknown] {
+    for f in [&live, &stale, &canary] {
         assert_eq!(f["sts_account_id"], "123456789012");
     }
     assert_eq!(live["account_relation"], "same-account");
-    assert_eq!(r["verdict"]["live_credentials"], 1);
-    // Rate-limited: four signed calls at least 250 ms apart (three checks, one lookup per key).
+    // The canary key was not refused by STS (it was never asked): it counts.
+    assert_eq!(r["verdict"]["live_credentials"], 2);
+    // Rate-limited: four signed calls at least 250 ms apart (two checks, one lookup per key).
     assert!(took >= Duration::from_millis(750), "{took:?}");
     for s in [user_secret.as_str(), wrong, role_secret.as_str(), &role_token[..24]] {
         assert!(!run.stdout.contains(s) && !run.stderr.contains(s), "a secret reached the output");
@@ -140,9 +142,11 @@ fn verify_and_lookup_accounts_against_moto_sts() {
 #[test]
 fn network_checks_are_off_by_default_and_fail_softly() {
     let t = Tree::new();
+    // A key of an ordinary account (not a canary one, which is never sent).
+    let key = key_id_for_account("AKIA", 444_455_556_666, 3);
     t.write(
         ".env",
-        "AWS_ACCESS_KEY_ID=AKIA2OGYBAH6STMMNXNN\nAWS_SECRET_ACCESS_KEY=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\n",
+        format!("AWS_ACCESS_KEY_ID={key}\nAWS_SECRET_ACCESS_KEY=5dkLVuqpZhD6V3Zym1hivdSHOzh6FGPjwplXD+5f\n"),
     );
     let r = scan_json([t.root()]).json();
     assert_eq!(r["findings"][0]["verification"], Value::Null);
@@ -161,4 +165,104 @@ fn network_checks_are_off_by_default_and_fail_softly() {
     let r = scan_json([t.root().as_os_str(), "--lookup-accounts".as_ref()]).json();
     let gaps = r["coverage"]["gaps"].to_string();
     assert!(gaps.contains("needs the instance role's credentials"), "{gaps}");
+}
+
+/// An STS stand-in on 127.0.0.1 that records the key that signed each
+/// request and refuses it (403 InvalidClientTokenId).
+fn recording_sts() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut conn = conn;
+            while let Some(r) = crate::imds_server::read_request(&mut reader) {
+                let signer = r
+                    .headers
+                    .get("authorization")
+                    .and_then(|a| a.split("Credential=").nth(1))
+                    .and_then(|c| c.split('/').next())
+                    .unwrap_or("unsigned")
+                    .to_string();
+                log.lock().unwrap().push(signer);
+                let body = "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code></Error></ErrorResponse>";
+                let head = format!(
+                    "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                );
+                if conn.write_all(head.as_bytes()).and_then(|_| conn.write_all(body.as_bytes())).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn verify_never_sends_a_canary_key_nor_one_the_account_lists_exclude() {
+    // AKIA2OGYBAH6STMMNXNN decodes to 717712589309, one of canarytokens.org's accounts.
+    let canary = "AKIA2OGYBAH6STMMNXNN";
+    let skipped = key_id_for_account("AKIA", 111_122_223_333, 7);
+    let sent = key_id_for_account("AKIA", 444_455_556_666, 9);
+    let t = Tree::new();
+    for (dir, key, secret) in [
+        ("a", canary, "5dkLVuqpZhD6V3Zym1hivdSHOzh6FGPjwplXD+5f"),
+        ("b", skipped.as_str(), "q8Rt2LmVx9Kp4sWnZ7cYhB3fJd6GtE1uNaXo5iQe"),
+        ("c", sent.as_str(), "Zm3Nq7Rk2Pw9Lx4Vt6Hs8Jb1Cd5Fg0Ay3Ue7Io2W"),
+    ] {
+        t.write(format!("{dir}/.env"), format!("AWS_ACCESS_KEY_ID={key}\nAWS_SECRET_ACCESS_KEY={secret}\n"));
+    }
+    let scan = |extra: &[&str]| {
+        let (url, seen) = recording_sts();
+        let mut cmd = rolecall();
+        cmd.args(["scan", "--format", "json", "--no-imds", "--verify", "--sts-endpoint", &url])
+            .args(extra)
+            .arg(t.root());
+        let r = run_with_limit(cmd, Duration::from_secs(60)).json();
+        let status = |key: &str| -> Value {
+            r["findings"].as_array().unwrap().iter().find(|f| f["key_id"] == key).unwrap()["verification"].clone()
+        };
+        let statuses = [status(canary), status(&skipped), status(&sent)];
+        let signers = seen.lock().unwrap().clone();
+        (statuses, signers)
+    };
+    let ([c, s, v], signers) = scan(&["--skip-accounts", "111122223333"]);
+    assert_eq!(
+        c,
+        serde_json::json!({ "status": "skipped-canary", "account": "717712589309", "issuer": "Thinkst Canarytokens (canarytokens.org)" })
+    );
+    assert_eq!(
+        s,
+        serde_json::json!({ "status": "skipped-policy", "reason": "account 111122223333 is in --skip-accounts" })
+    );
+    assert_eq!(v, serde_json::json!({ "status": "invalid", "code": "InvalidClientTokenId" }));
+    assert_eq!(signers, vec![sent.clone()], "only the key no rule excludes reached STS");
+
+    // An allow list: nothing outside it is sent.
+    let ([c, s, v], signers) = scan(&["--verify-accounts", "999988887777"]);
+    assert_eq!(c["status"], "skipped-canary", "the canary list wins over any allow list");
+    assert_eq!(s["status"], "skipped-policy");
+    assert_eq!(v["reason"], "account 444455556666 is not in --verify-accounts");
+    assert!(signers.is_empty(), "{signers:?}");
+
+    // A list of one's own replaces the built-in one.
+    let own = Tree::new();
+    own.write("canaries.toml", "[[issuer]]\nname = \"our honeytokens\"\naccounts = [\"444455556666\"]\n");
+    let ([c, _, v], signers) = scan(&["--canary-accounts", own.path("canaries.toml").to_str().unwrap()]);
+    assert_eq!(v["status"], "skipped-canary");
+    assert_eq!(v["issuer"], "our honeytokens");
+    assert_eq!(c["status"], "invalid", "the built-in list was replaced");
+    assert_eq!(signers.len(), 2, "{signers:?}");
+    assert!(!signers.contains(&sent));
+
+    // Text says why a key was not sent.
+    let (url, _) = recording_sts();
+    let mut cmd = rolecall();
+    cmd.args(["scan", "--no-imds", "--verify", "--sts-endpoint", &url]).arg(t.path("a"));
+    let text = run_with_limit(cmd, Duration::from_secs(60)).stdout;
+    assert!(text.contains("sts    not sent to STS: account 717712589309 issues canary keys"), "{text}");
 }

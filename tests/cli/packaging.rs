@@ -517,7 +517,11 @@ fn deb_holds_the_binary_units_and_documents() {
     dpkg(&["-i".as_ref(), deb.as_os_str()]);
     assert!(dpkg(&["-s".as_ref(), "rolecall".as_ref()]).contains("Status: install ok installed"));
     assert_eq!(dpkg(&["-V".as_ref(), "rolecall".as_ref()]), "", "no installed file is missing");
-    assert_eq!(std::fs::metadata("/var/log/dpkg.log").map(|m| m.len()).ok(), host_log, "the host's dpkg log is untouched");
+    assert_eq!(
+        std::fs::metadata("/var/log/dpkg.log").map(|m| m.len()).ok(),
+        host_log,
+        "the host's dpkg log is untouched"
+    );
     assert!(std::fs::read_to_string(root.path("var/log/dpkg.log")).unwrap().contains("install rolecall"));
     let version = Command::new(root.path("usr/bin/rolecall")).arg("--version").output().unwrap();
     assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), format!("rolecall {}", env!("CARGO_PKG_VERSION")));
