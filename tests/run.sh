@@ -3,6 +3,8 @@
 #   - a Python virtualenv under target/pyenv with botocore (the credential
 #     chain oracle and the AWS API model the printed commands are checked
 #     against) and moto (an STS server on 127.0.0.1);
+#   - ajv-cli and sarif-multitool (npm, under tests/validators), the
+#     validators of the report schema and of SARIF;
 #   - the AWS SDKs for Rust (built from crates.io, over rustls on ring) and
 #     JavaScript v3 (from npm, run with the machine's Node.js), the other two
 #     chain oracles;
@@ -18,7 +20,7 @@
 # npm, root (or rpm, rpmbuild and dpkg already installed), network access to
 # crates.io, PyPI, npm and Debian's archive the first time, and about 4 GB
 # of disk. Safe to run again: what is there is reused. Writes only under the
-# checkout (target/, tests/oracles/js-sdk/node_modules, fuzz/target) and
+# checkout (target/, tests/*/node_modules, fuzz/target) and
 # the system temporary directory. One progress line per phase, with its time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,10 +48,10 @@ export PATH="$PWD/target/tools/bin:$PATH"
 
 venv=target/pyenv
 python_oracles() {
-  if ! "$venv/bin/python" -c 'import botocore, moto' 2>/dev/null; then
+  if ! "$venv/bin/python" -c 'import botocore, moto, jsonschema' 2>/dev/null; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check --cache-dir target/cache/pip \
-      'botocore==1.44.5' 'moto[server]==5.2.5'
+      'botocore==1.44.5' 'moto[server]==5.2.5' 'jsonschema==4.26.0'
   fi
 }
 phase "botocore and moto (PyPI)" python_oracles
@@ -61,6 +63,14 @@ js_oracle() {
   fi
 }
 phase "JavaScript SDK v3 oracle (npm)" js_oracle
+
+# Validators of rolecall's outputs: ajv (JSON Schema, strict) and sarif-multitool.
+validators() {
+  if [ ! -x tests/validators/node_modules/.bin/ajv ] || [ ! -x tests/validators/node_modules/.bin/sarif-multitool ]; then
+    (cd tests/validators && npm ci --no-audit --no-fund --loglevel=error --cache "$PWD/../../target/cache/npm")
+  fi
+}
+phase "ajv and sarif-multitool (npm)" validators
 export ROLECALL_TEST_NODE="$(command -v node)"
 export ROLECALL_TEST_JS_ORACLE="$PWD/tests/oracles/js-sdk/oracle.js"
 
@@ -77,7 +87,8 @@ debian_tools() {
 phase "rpm and dpkg (apt-get)" debian_tools
 
 tool() { # tool COMMAND CRATE: the cargo subcommand, installed into target/tools when missing
-  cargo "$1" --version >/dev/null 2>&1 || cargo install --locked --quiet --root target/tools "$2"
+  # A debug build of a packaging tool does its job as well, and builds in a fraction of the time.
+  cargo "$1" --version >/dev/null 2>&1 || cargo install --locked --quiet --debug --root target/tools "$2"
 }
 cargo_tools() {
   tool deb cargo-deb

@@ -263,5 +263,84 @@ pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
 pub fn schema() -> serde_json::Value {
     let mut s = serde_json::to_value(schemars::schema_for!(Doc<'static>)).expect("a schema serializes");
     s["$id"] = serde_json::json!(format!("https://rolecall.invalid/report.schema.v{SCHEMA_VERSION}.json"));
+    strict(&mut s);
     s
+}
+
+/// Formats that JSON Schema 2020-12 defines; schemars also writes Rust's
+/// own (`uint32`, …), which validators reject in strict mode.
+const STANDARD_FORMATS: &[&str] = &[
+    "date-time",
+    "date",
+    "time",
+    "duration",
+    "email",
+    "idn-email",
+    "hostname",
+    "idn-hostname",
+    "ipv4",
+    "ipv6",
+    "uri",
+    "uri-reference",
+    "iri",
+    "iri-reference",
+    "uuid",
+    "uri-template",
+    "json-pointer",
+    "relative-json-pointer",
+    "regex",
+];
+
+/// Every object the report defines admits only its own fields (a misspelt
+/// field fails), and only standard formats are named (an unsigned integer
+/// keeps its `minimum: 0`). An object that adds fields to a `$ref`'d one
+/// (an internally tagged variant) is closed with `unevaluatedProperties`,
+/// which sees the referenced fields, and that definition is left open.
+fn strict(schema: &mut serde_json::Value) {
+    let mut extended = std::collections::BTreeSet::new();
+    find_extended(schema, &mut extended);
+    close(schema, &extended, None);
+}
+
+/// `$defs` names that a schema with `properties` of its own also `$ref`s.
+fn find_extended(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(o) => {
+            if o.contains_key("properties")
+                && let Some(r) = o.get("$ref").and_then(|r| r.as_str())
+            {
+                out.insert(r.trim_start_matches("#/$defs/").to_string());
+            }
+            o.values().for_each(|x| find_extended(x, out));
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| find_extended(x, out)),
+        _ => {}
+    }
+}
+
+fn close(v: &mut serde_json::Value, extended: &std::collections::BTreeSet<String>, def: Option<&str>) {
+    match v {
+        serde_json::Value::Object(o) => {
+            if o.get("format").and_then(|f| f.as_str()).is_some_and(|f| !STANDARD_FORMATS.contains(&f)) {
+                o.remove("format");
+            }
+            let open = def.is_some_and(|d| extended.contains(d));
+            if o.contains_key("properties") && !o.contains_key("additionalProperties") && !open {
+                let key = if o.contains_key("$ref") { "unevaluatedProperties" } else { "additionalProperties" };
+                o.insert(key.into(), false.into());
+            }
+            for (k, x) in o.iter_mut() {
+                match (k.as_str(), x) {
+                    ("$defs", serde_json::Value::Object(defs)) => {
+                        for (name, d) in defs.iter_mut() {
+                            close(d, extended, Some(name));
+                        }
+                    }
+                    (_, x) => close(x, extended, None),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| close(x, extended, None)),
+        _ => {}
+    }
 }

@@ -12,6 +12,12 @@ use crate::location::Location;
 use crate::rules::Severity;
 
 const IMDSV1_RULE: &str = "rolecall.imdsv1-allowed";
+/// Results GitHub code scanning accepts in one run; the rest are left out
+/// with a notification (the JSON report has them all).
+pub const MAX_RESULTS: usize = 25_000;
+/// Where the tool's documentation is on the host that wrote the log (the
+/// packages install it there).
+const INFORMATION_URI: &str = "file:///usr/share/doc/rolecall/README.md";
 
 fn level(s: Severity) -> &'static str {
     match s {
@@ -46,11 +52,17 @@ fn location(f: &Finding) -> (Value, &'static str) {
             )
         }
         Location::Process { process, variable } => (
-            json!([{ "logicalLocations": [{
-                "name": variable,
-                "fullyQualifiedName": format!("process://{}/{}/env/{variable}", process.pid, process.service()),
-                "kind": "variable",
-            }]}]),
+            json!([{
+                "physicalLocation": {
+                    "artifactLocation": { "uri": format!("file:///proc/{}/environ", process.pid) },
+                    "region": { "startLine": 1 },
+                },
+                "logicalLocations": [{
+                    "name": variable,
+                    "fullyQualifiedName": format!("process://{}/{}/env/{variable}", process.pid, process.service()),
+                    "kind": "variable",
+                }],
+            }]),
             "process",
         ),
         Location::ImdsUserData { part, line, column } => (
@@ -64,11 +76,17 @@ fn location(f: &Finding) -> (Value, &'static str) {
             "imds",
         ),
         Location::CommandLine { process, argument } => (
-            json!([{ "logicalLocations": [{
-                "name": format!("argv[{argument}]"),
-                "fullyQualifiedName": format!("process://{}/{}/argv/{argument}", process.pid, process.service()),
-                "kind": "parameter",
-            }]}]),
+            json!([{
+                "physicalLocation": {
+                    "artifactLocation": { "uri": format!("file:///proc/{}/cmdline", process.pid) },
+                    "region": { "startLine": 1 },
+                },
+                "logicalLocations": [{
+                    "name": format!("argv[{argument}]"),
+                    "fullyQualifiedName": format!("process://{}/{}/argv/{argument}", process.pid, process.service()),
+                    "kind": "parameter",
+                }],
+            }]),
             "process",
         ),
     }
@@ -128,6 +146,7 @@ pub fn document(report: &Report) -> Value {
                 "name": r.name,
                 "shortDescription": { "text": r.name },
                 "fullDescription": { "text": r.description },
+                "help": help(&r.name, &r.description),
                 "defaultConfiguration": { "level": level(r.severity) },
                 "properties": { "tags": ["security", "secrets", "aws"], "security-severity": security_severity(r.severity) },
             })
@@ -138,6 +157,10 @@ pub fn document(report: &Report) -> Value {
         "name": "IMDSv1 allowed",
         "shortDescription": { "text": "The instance metadata service still answers requests without a token" },
         "fullDescription": { "text": "IMDSv1 is the SSRF route to the role's credentials. Require tokens (HttpTokens=required)." },
+        "help": {
+            "text": "The instance metadata service still answers requests without a session token (IMDSv1), so a server-side request forgery in any workload can read the instance role's credentials. Require tokens: aws ec2 modify-instance-metadata-options --instance-id INSTANCE_ID --http-tokens required.",
+            "markdown": "The instance metadata service still answers requests without a session token (IMDSv1), so a server-side request forgery in any workload can read the instance role's credentials.\n\n**What to do:** require tokens:\n\n```sh\naws ec2 modify-instance-metadata-options --instance-id INSTANCE_ID --http-tokens required\n```",
+        },
         "defaultConfiguration": { "level": "warning" },
         "properties": { "tags": ["security", "aws", "hardening"], "security-severity": security_severity(Severity::Medium) },
     }));
@@ -150,14 +173,24 @@ pub fn document(report: &Report) -> Value {
             "kind": "fail",
             "level": "warning",
             "message": { "text": format!("IMDSv1 is still allowed at {}", report.imds.endpoint) },
+            "locations": [{ "physicalLocation": {
+                "artifactLocation": { "uri": format!("{}/latest/meta-data/", report.imds.endpoint.trim_end_matches('/')) },
+                "region": { "startLine": 1 },
+            }}],
         }));
     }
-    let notifications: Vec<Value> = report
+    let left_out = cap(&mut results);
+    let mut notifications: Vec<Value> = report
         .coverage
         .gaps
         .iter()
         .map(|g| json!({ "level": "warning", "message": { "text": format!("{}: {}: {}", g.target, g.reason, g.detail) } }))
         .collect();
+    if left_out > 0 {
+        notifications.push(json!({ "level": "warning", "message": { "text": format!(
+            "{left_out} results left out: GitHub code scanning accepts {MAX_RESULTS} per run; the unsuppressed and most severe were kept, and the JSON report has them all"
+        ) } }));
+    }
     let id = report.imds.identity.as_ref();
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -165,6 +198,7 @@ pub fn document(report: &Report) -> Value {
         "runs": [{
             "tool": { "driver": {
                 "name": "rolecall",
+                "informationUri": INFORMATION_URI,
                 "version": env!("CARGO_PKG_VERSION"),
                 "semanticVersion": env!("CARGO_PKG_VERSION"),
                 "rules": rules,
@@ -187,7 +221,70 @@ pub fn document(report: &Report) -> Value {
     })
 }
 
+/// A rule's help: what a finding of it means and what to do, as text and Markdown.
+fn help(name: &str, description: &str) -> Value {
+    const TODO: &str = "Remove the key from where it was found (the file, the unit's Environment=, the container spec or the command line). \
+        Give the workload the instance role (every AWS SDK uses it once no static key is configured), then deactivate the key \
+        (aws iam update-access-key --access-key-id KEY_ID --status Inactive) and delete it once nothing breaks. \
+        A key ID without its secret cannot sign requests, but its secret may be stored elsewhere: check whether it is still used \
+        (aws iam get-access-key-last-used --access-key-id KEY_ID).";
+    json!({
+        "text": format!("{name}: {description} What to do: {TODO}"),
+        "markdown": format!("**{name}**: {description}\n\n**What to do:** {TODO}"),
+    })
+}
+
+/// Keeps at most [`MAX_RESULTS`] results, unsuppressed and most severe
+/// first (otherwise in their order); returns how many were left out.
+fn cap(results: &mut Vec<Value>) -> usize {
+    if results.len() <= MAX_RESULTS {
+        return 0;
+    }
+    let rank = |r: &Value| {
+        let suppressed = r.get("suppressions").is_some();
+        let level = match r["level"].as_str() {
+            Some("error") => 0,
+            Some("warning") => 1,
+            _ => 2,
+        };
+        (suppressed, level)
+    };
+    results.sort_by_key(rank);
+    let left_out = results.len() - MAX_RESULTS;
+    results.truncate(MAX_RESULTS);
+    left_out
+}
+
 pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &document(report))?;
     writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_keeps_what_github_accepts_unsuppressed_and_most_severe_first() {
+        let mut results: Vec<Value> = (0..MAX_RESULTS + 10)
+            .map(|i| match i % 3 {
+                0 => json!({ "n": i, "level": "note" }),
+                1 => json!({ "n": i, "level": "error", "suppressions": [{}] }),
+                _ => json!({ "n": i, "level": "error" }),
+            })
+            .collect();
+        assert_eq!(cap(&mut results), 10);
+        assert_eq!(results.len(), MAX_RESULTS);
+        // Every unsuppressed error is kept, in its order; what went was suppressed.
+        let errors: Vec<u64> = results
+            .iter()
+            .filter(|r| r["level"] == "error" && r.get("suppressions").is_none())
+            .map(|r| r["n"].as_u64().unwrap())
+            .collect();
+        assert_eq!(errors.len(), (MAX_RESULTS + 10) / 3);
+        assert!(errors.windows(2).all(|w| w[0] < w[1]));
+        assert!(results.iter().filter(|r| r.get("suppressions").is_some()).count() < (MAX_RESULTS + 10) / 3);
+        let mut few = vec![json!({ "level": "note" })];
+        assert_eq!(cap(&mut few), 0);
+    }
 }

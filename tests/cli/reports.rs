@@ -4,6 +4,7 @@
 //! --summary, baselines, and the fleet summary over many reports.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -455,4 +456,149 @@ fn fleet_summary_over_many_reports() {
     let text = run_with_limit(cmd, Duration::from_secs(30)).stdout;
     assert!(text.starts_with("rolecall fleet summary: 60 instances from 61 reports (1 files unreadable)"), "{text}");
     assert!(text.contains(&format!("{baked} on {expected_baked} instances")), "{text}");
+}
+
+/// Checks `schema` and each report with `jsonschema.Draft202012Validator`,
+/// formats checked; returns the errors found.
+const PYTHON_JSONSCHEMA: &str = r#"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+v = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+for path in sys.argv[2:]:
+    for e in v.iter_errors(json.load(open(path))):
+        print(f"{path}: {e.message} at {list(e.absolute_path)}")
+"#;
+
+/// The report schema and real reports (the golden host, a process scan
+/// with chains, a report with every finding kind) through the two
+/// validators users reach for: ajv in strict mode (npm `ajv-cli`) and
+/// Python's `jsonschema`. A misspelt field must fail both.
+#[test]
+fn schema_and_reports_pass_ajv_strict_and_python_jsonschema() {
+    let (Some(ajv), Some(python)) = (npm_validator("ajv"), oracle_python()) else { return };
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json");
+    let out = Tree::new();
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/host.json.json");
+    let mut reports = vec![golden.clone()];
+    let server = Server::start(Mode::TokenOptional);
+    let t = Tree::new();
+    t.write(
+        "opt/app/.env",
+        "AWS_ACCESS_KEY_ID=AKIA2OGYBAH6STMMNXNN\nAWS_SECRET_ACCESS_KEY=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\n",
+    );
+    t.write("opt/app/NOTES", "AKIALALEMEL33243OLIB\n");
+    t.write("home/u/.aws/credentials", "[x]\naws_access_key_id = ASIAY34FZKBOKMUTVV7A\naws_secret_access_key = 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\n");
+    for (name, args) in [
+        ("processes.json", vec!["--sources".to_string(), "processes".to_string()]),
+        ("files.json", vec![t.root().display().to_string()]),
+    ] {
+        let run = scan_json_imds(&server.url(), &args);
+        let path = out.write(name, &run.stdout);
+        reports.push(path);
+    }
+    let mut broken: Value = serde_json::from_str(&std::fs::read_to_string(&golden).unwrap()).unwrap();
+    broken["findings"][0]["kay_id"] = Value::from("AKIA…");
+    let misspelt = out.write("misspelt.json", serde_json::to_string(&broken).unwrap());
+
+    let ajv_run = |data: &Path| {
+        Command::new(&ajv)
+            .args(["validate", "--spec=draft2020", "--strict=true", "--all-errors", "-c", "ajv-formats", "-s"])
+            .arg(&schema)
+            .arg("-d")
+            .arg(data)
+            .output()
+            .unwrap()
+    };
+    for r in &reports {
+        let o = ajv_run(r);
+        assert!(
+            o.status.success(),
+            "ajv (strict): {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let o = ajv_run(&misspelt);
+    assert!(!o.status.success(), "ajv accepts a misspelt field");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("additional"), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let py = |paths: &[PathBuf]| {
+        let o = Command::new(&python).arg("-c").arg(PYTHON_JSONSCHEMA).arg(&schema).args(paths).output().unwrap();
+        assert!(o.status.success(), "jsonschema: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert_eq!(py(&reports), "", "Python jsonschema finds errors");
+    assert!(py(&[misspelt]).contains("'kay_id' was unexpected"));
+}
+
+/// What sarif-multitool (`validate --rule-kind "Sarif;Gh"`: the SARIF
+/// specification's rules and GitHub code scanning's) says of `log`: each
+/// error and warning, one per line. The tool accepts a file it cannot
+/// parse without a word, so the log is checked to be one first.
+fn sarif_multitool_findings(tool: &Path, log: &Path) -> Vec<String> {
+    let _: Value = serde_json::from_str(&std::fs::read_to_string(log).unwrap()).expect("a SARIF log is JSON");
+    let out = Command::new(tool).args(["validate", "--rule-kind", "Sarif;Gh"]).arg(log).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("Analysis completed successfully"),
+        "sarif-multitool did not run: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.lines().filter(|l| l.contains(": error ") || l.contains(": warning ")).map(str::to_string).collect()
+}
+
+#[test]
+fn sarif_passes_sarif_multitool_with_githubs_rules() {
+    let Some(_) = npm_validator("sarif-multitool") else { return };
+    // The platform binary itself: the npm wrapper passes arguments through a shell, splitting "Sarif;Gh".
+    let tool = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/validators/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool");
+    let out = Tree::new();
+    // It can fail: a log without help, locations or informationUri is refused.
+    let bare = out.write(
+        "bare.sarif",
+        r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"x","version":"1","rules":[{"id":"r"}]}},"results":[{"ruleId":"r","message":{"text":"m"}}]}]}"#,
+    );
+    let refused = sarif_multitool_findings(&tool, &bare);
+    for rule in ["GH1015", "GH2012", "SARIF2005"] {
+        assert!(refused.iter().any(|l| l.contains(rule)), "{rule} not reported: {refused:#?}");
+    }
+
+    // Every kind of result: files, a process environment, a command line,
+    // a suppressed (acknowledged) one and IMDSv1.
+    let t = Tree::new();
+    t.write(
+        "opt/app/.env",
+        "AWS_ACCESS_KEY_ID=AKIA2OGYBAH6STMMNXNN\nAWS_SECRET_ACCESS_KEY=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\n",
+    );
+    t.write("opt/app/NOTES", "AKIALALEMEL33243OLIB\n");
+    let key = key_id_for_account("AKIA", 444_455_556_666, 5);
+    let _env = crate::host::sleeper(&[
+        ("AWS_ACCESS_KEY_ID", &key),
+        ("AWS_SECRET_ACCESS_KEY", "q8Rt2LmVx9Kp4sWnZ7cYhB3fJd6GtE1uNaXo5iQe"),
+    ]);
+    let server = Server::start(Mode::TokenOptional);
+    let baseline = out.path("baseline.json");
+    let mut cmd = rolecall_with_imds(&server.url());
+    cmd.args(["baseline", "--reason", "known", "--write"]).arg(&baseline).arg(t.path("opt/app/NOTES"));
+    assert_eq!(run_with_limit(cmd, Duration::from_secs(60)).code, 0);
+    let mut cmd = rolecall_with_imds(&server.url());
+    cmd.args(["scan", "--format", "sarif", "--sources", "processes,files"])
+        .arg(t.root())
+        .arg("--baseline")
+        .arg(&baseline);
+    let run = run_with_limit(cmd, Duration::from_secs(120));
+    let log = out.write("host.sarif", &run.stdout);
+    let sarif: Value = serde_json::from_str(&run.stdout).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let kinds: Vec<&str> = results.iter().filter_map(|r| r["properties"]["locationKind"].as_str()).collect();
+    assert!(kinds.contains(&"file") && kinds.contains(&"process"), "{kinds:?}");
+    assert!(results.iter().any(|r| r["ruleId"] == "rolecall.imdsv1-allowed"));
+    assert!(results.iter().any(|r| r.get("suppressions").is_some()));
+    for r in results {
+        assert!(r["locations"].as_array().is_some_and(|l| !l.is_empty()), "a result without a location: {r}");
+    }
+    let findings = sarif_multitool_findings(&tool, &log);
+    assert!(findings.is_empty(), "sarif-multitool:\n{}", findings.join("\n"));
 }

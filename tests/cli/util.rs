@@ -249,3 +249,18 @@ pub fn start_moto(python: &Path) -> (Child, String) {
     }
     (child, format!("http://127.0.0.1:{port}"))
 }
+
+/// A validator installed by tests/run.sh under tests/validators/node_modules/.bin
+/// (`ajv`, `sarif-multitool`), or None when it is missing and the run does
+/// not require it.
+pub fn npm_validator(name: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/validators/node_modules/.bin").join(name);
+    if path.exists() {
+        return Some(path);
+    }
+    if std::env::var_os("ROLECALL_REQUIRE_ORACLES").is_some() {
+        panic!("{name} is required: run bash tests/run.sh, which installs it");
+    }
+    eprintln!("SKIPPED: {name} not installed (bash tests/run.sh installs it)");
+    None
+}
