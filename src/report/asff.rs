@@ -1,7 +1,8 @@
-//! `--format asff`: AWS Security Finding Format, a JSON array for Security
-//! Hub's BatchImportFindings: one finding per credential and one for the
+//! `--format asff`: AWS Security Finding Format, as import-ready batches for
+//! Security Hub's BatchImportFindings (JSON Lines, one `{"Findings": [...]}`
+//! of at most 100 per line): one finding per credential and one for the
 //! instance's verdict, with Ids stable across scans so that a re-scan
-//! updates rather than duplicates.
+//! updates rather than duplicates, every field within its documented limit.
 
 use std::io;
 
@@ -16,6 +17,12 @@ use crate::verdict::VerdictKind;
 
 /// ASFF's own version.
 const SCHEMA_VERSION: &str = "2018-10-08";
+/// Findings BatchImportFindings takes in one call.
+pub const BATCH: usize = 100;
+/// Documented limits, in characters.
+const TITLE_MAX: usize = 256;
+const DESCRIPTION_MAX: usize = 1024;
+const PRODUCT_FIELD_MAX: usize = 2048;
 
 /// The instance's identity, which every ASFF finding needs.
 struct Instance<'a> {
@@ -88,7 +95,8 @@ pub fn findings(report: &Report) -> Result<Vec<Value>> {
         "Details": { "AwsEc2Instance": details },
     });
     let base = |suffix: &str, generator: &str, title: String, description: String, severity: &str, status: &str| {
-        let description = crate::escape::cut(&description, 1024);
+        let description = crate::escape::cut(&description, DESCRIPTION_MAX);
+        let title = crate::escape::cut(&title, TITLE_MAX);
         json!({
             "SchemaVersion": SCHEMA_VERSION,
             "Id": format!("{}/rolecall/{suffix}", inst.arn()),
@@ -134,6 +142,15 @@ pub fn findings(report: &Report) -> Result<Vec<Value>> {
     });
     for f in &report.findings {
         out.push(finding(f, &base));
+    }
+    for f in &mut out {
+        if let Some(fields) = f["ProductFields"].as_object_mut() {
+            for v in fields.values_mut() {
+                if let Some(s) = v.as_str() {
+                    *v = json!(crate::escape::cut(s, PRODUCT_FIELD_MAX));
+                }
+            }
+        }
     }
     Ok(out)
 }
@@ -190,9 +207,13 @@ fn finding(f: &Finding, base: &Base) -> Value {
     v
 }
 
+/// One line per batch of at most [`BATCH`] findings, each the input of one
+/// `aws securityhub batch-import-findings --cli-input-json "$line"`.
 pub fn write(report: &Report, out: &mut dyn io::Write) -> Result<()> {
     let all = findings(report)?;
-    serde_json::to_writer_pretty(&mut *out, &all)?;
-    writeln!(out)?;
+    for batch in all.chunks(BATCH) {
+        serde_json::to_writer(&mut *out, &json!({ "Findings": batch }))?;
+        writeln!(out)?;
+    }
     Ok(())
 }

@@ -102,7 +102,7 @@ fn golden_output_of_every_format() {
         assert_eq!(run.code, 1, "{format}: {}", run.stderr);
         let ext = match format.as_str() {
             "text" | "summary" => "txt",
-            "jsonl" => "jsonl",
+            "jsonl" | "asff" => "jsonl",
             _ => "json",
         };
         assert_golden(&format!("host.{format}.{ext}"), &normalize(&run.stdout, &t, &server));
@@ -217,8 +217,16 @@ fn sarif_validates_against_the_official_schema() {
 fn asff_has_every_required_field_and_stable_ids() {
     let t = golden_host();
     let server = Server::start(Mode::TokenRequired);
-    let first = scan_host(&t, &server, &["--format", "asff"]).json();
-    let second = scan_host(&t, &server, &["--format", "asff"]).json();
+    let asff = |run: Run| -> Value {
+        let all: Vec<Value> = run
+            .stdout
+            .lines()
+            .flat_map(|l| serde_json::from_str::<Value>(l).unwrap()["Findings"].as_array().unwrap().clone())
+            .collect();
+        Value::from(all)
+    };
+    let first = asff(scan_host(&t, &server, &["--format", "asff"]));
+    let second = asff(scan_host(&t, &server, &["--format", "asff"]));
     let findings = first.as_array().unwrap();
     assert_eq!(findings.len(), 1 + 4, "one for the verdict, one per credential");
     for f in findings {
@@ -601,4 +609,69 @@ fn sarif_passes_sarif_multitool_with_githubs_rules() {
     }
     let findings = sarif_multitool_findings(&tool, &log);
     assert!(findings.is_empty(), "sarif-multitool:\n{}", findings.join("\n"));
+}
+
+/// `n` distinct long-term key pairs, each with its secret on the next line.
+fn pairs(n: usize) -> String {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut out = String::new();
+    for i in 0..n {
+        let secret: String = (0..40)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                alphabet[(state % 64) as usize] as char
+            })
+            .collect();
+        let key = key_id_for_account("AKIA", 444_455_556_666, i as u64 + 1);
+        out.push_str(&format!("AWS_ACCESS_KEY_ID={key}\nAWS_SECRET_ACCESS_KEY={secret}\n\n\n\n\n\n\n"));
+    }
+    out
+}
+
+/// ASFF as Security Hub takes it, checked with botocore's own
+/// BatchImportFindings model at 0, 1, 100, 101 and 1,000 credentials:
+/// batches of at most 100, every field within its limit (a 3,000-character
+/// path included).
+#[test]
+fn asff_batches_pass_botocores_batch_import_findings_model() {
+    let Some(python) = oracle_python() else { return };
+    let server = Server::start(Mode::TokenRequired);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracles/asff_batches.py");
+    for n in [0usize, 1, 100, 101, 1000] {
+        let t = Tree::new();
+        t.write("srv/app/README", "nothing here\n");
+        if n > 0 {
+            t.write("srv/app/keys.env", pairs(n));
+        }
+        let mut cmd = rolecall_with_imds(&server.url());
+        cmd.args(["scan", "--format", "asff", "--fail-on", "never"]).arg(t.root());
+        let run = run_with_limit(cmd, Duration::from_secs(120));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let mut check = Command::new(&python);
+        check.arg(script).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+        let mut child = check.spawn().unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), run.stdout.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let verdict: Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stdout)));
+        assert_eq!(verdict["errors"], serde_json::json!([]), "{n} credentials: {verdict}");
+        assert_eq!(verdict["findings"], n as u64 + 1, "one per credential and the verdict's");
+        assert_eq!(verdict["batches"], (n as u64 + 1).div_ceil(100), "{n} credentials");
+    }
+    // A path longer than a product field may be is cut, on a character boundary.
+    let t = Tree::new();
+    let deep: String = (0..30).map(|i| format!("dïr{i:02}{}/", "x".repeat(95))).collect();
+    t.write(
+        format!("{deep}.env"),
+        "AWS_ACCESS_KEY_ID=AKIA2OGYBAH6STMMNXNN\nAWS_SECRET_ACCESS_KEY=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\n",
+    );
+    let mut cmd = rolecall_with_imds(&server.url());
+    cmd.args(["scan", "--format", "asff", "--fail-on", "never"]).arg(t.root());
+    let run = run_with_limit(cmd, Duration::from_secs(60));
+    let batch: Value = serde_json::from_str(run.stdout.lines().next().unwrap()).unwrap();
+    let location = batch["Findings"][1]["ProductFields"]["rolecall/Location"].as_str().unwrap();
+    assert!(location.chars().count() <= 2048 && location.ends_with("..."), "{}", location.len());
 }
