@@ -83,8 +83,10 @@ debian_tools() {
   if ! command -v rpm >/dev/null || ! command -v rpmbuild >/dev/null || ! command -v dpkg-deb >/dev/null; then
     (apt-get install -y -qq rpm dpkg >/dev/null 2>&1) || { apt-get update -qq && apt-get install -y -qq rpm dpkg >/dev/null; }
   fi
+  # Packer (Debian's 1.6.6) validates the Packer example where the archive has it; its test says when it skips.
+  command -v packer >/dev/null || apt-get install -y -qq packer >/dev/null 2>&1 || echo "tests/run.sh: packer is not installable here" >&2
 }
-phase "rpm and dpkg (apt-get)" debian_tools
+phase "rpm, dpkg and packer (apt-get)" debian_tools
 
 tool() { # tool COMMAND CRATE: the cargo subcommand, installed into target/tools when missing
   # A debug build of a packaging tool does its job as well, and builds in a fraction of the time.

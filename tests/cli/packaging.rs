@@ -350,6 +350,88 @@ fn packer_example_gates_the_build() {
     assert!(inline.contains("sudo install -o root -g root -m 0755 /tmp/rolecall /usr/local/bin/rolecall"), "{inline}");
     assert!(inline.contains("sudo /usr/local/bin/rolecall scan") && !inline.contains("sudo /tmp/rolecall"), "{inline}");
     assert!(body.blocks().any(|b| b.identifier() == "variable"));
+    // The report root wrote is handed to the SSH user, who downloads it.
+    let download = provisioners[2];
+    let source = download.body().attributes().find(|a| a.key() == "source").unwrap().expr().to_string();
+    assert!(source.contains("/tmp/rolecall-report.json"), "{source}");
+    assert!(
+        inline
+            .contains(r#"-o \"$(id -u)\" -g \"$(id -g)\" /var/lib/rolecall/image-gate.json /tmp/rolecall-report.json"#),
+        "{inline}"
+    );
+    let packer = body.blocks().find(|b| b.identifier() == "packer").expect("a packer block");
+    assert!(packer.body().attributes().any(|a| a.key() == "required_version"));
+
+    // The gate's lines, run as Packer runs them (sh -e), as root on a fixture
+    // image with a key: they fail the build, say why, and hand over the report.
+    let lines: Vec<String> = match gate.body().attributes().find(|a| a.key() == "inline").unwrap().expr() {
+        hcl::Expression::Array(items) => items
+            .iter()
+            .map(|e| match e {
+                hcl::Expression::String(s) => s.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect(),
+        other => panic!("{other:?}"),
+    };
+    let scratch = Tree::new();
+    let image = host(true);
+    let bin = scratch.path("usr-local-bin/rolecall");
+    let state = scratch.path("var-lib-rolecall");
+    let report = scratch.path("tmp/rolecall-report.json");
+    std::fs::create_dir_all(scratch.path("tmp")).unwrap();
+    std::fs::create_dir_all(scratch.path("usr-local-bin")).unwrap();
+    let script: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            l.replace("sudo ", "")
+                .replace("/tmp/rolecall-report.json", &report.display().to_string())
+                .replace("/tmp/rolecall ", &format!("{} ", env!("CARGO_BIN_EXE_rolecall")))
+                .replace("/usr/local/bin/rolecall", &bin.display().to_string())
+                .replace("/var/lib/rolecall", &state.display().to_string())
+                .replace(
+                    "--sources users,files",
+                    &format!("--sources users,files --no-imds --root {}", image.root().display()),
+                )
+        })
+        .collect();
+    let mut cmd = Command::new("sh");
+    cmd.arg("-e").arg("-c").arg(script.join("\n"));
+    let run = run_with_limit(cmd, Duration::from_secs(120));
+    assert_eq!(run.code, 1, "a baked-in key fails the build: {}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("AWS credentials are baked into this image"), "{}{}", run.stdout, run.stderr);
+    let handed: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(handed["verdict"]["live_credentials"], 1);
+
+    // Packer itself, when Debian's is installed (tests/run.sh installs it where apt-get can).
+    let Some(packer) = which("packer") else {
+        eprintln!("SKIPPED: packer is not installed (Debian's package: apt-get install packer)");
+        return;
+    };
+    let dir = Tree::new();
+    dir.write("rolecall.pkr.hcl", &text);
+    dir.write(
+        "source.pkr.hcl",
+        "source \"amazon-ebs\" \"base\" {\n  region = \"us-east-1\"\n  source_ami = \"ami-0abcdef1234567890\"\n  instance_type = \"t3.micro\"\n  ssh_username = \"ec2-user\"\n  ami_name = \"rolecall-validate\"\n  skip_credential_validation = true\n}\n",
+    );
+    let out = Command::new(packer)
+        .arg("validate")
+        .arg(format!("-var=rolecall_binary={}", env!("CARGO_BIN_EXE_rolecall")))
+        .arg(".")
+        .current_dir(dir.root())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        // Nothing may leave the machine: any request goes to a closed loopback port.
+        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .env("HTTP_PROXY", "http://127.0.0.1:9")
+        .env("CHECKPOINT_DISABLE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "packer validate: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// `[Section]` → key → values, as systemd reads a unit file.

@@ -264,3 +264,12 @@ pub fn npm_validator(name: &str) -> Option<PathBuf> {
     eprintln!("SKIPPED: {name} not installed (bash tests/run.sh installs it)");
     None
 }
+
+/// `name` on PATH, if it is there.
+pub fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}

@@ -122,14 +122,6 @@ fn unmodified_rpm_files_are_vendor_content() {
     assert_eq!(findings_of(&report, DOC_KEY).len(), 1, "a changed file is reported");
 }
 
-fn which(name: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
 #[test]
 fn java_enum_constants_shaped_like_key_ids_are_not_findings() {
     let t = Tree::new();
