@@ -15,13 +15,13 @@ need_apt=()
 command -v musl-gcc >/dev/null || need_apt+=(musl-tools)
 command -v aarch64-linux-gnu-gcc >/dev/null || need_apt+=(gcc-aarch64-linux-gnu)
 command -v qemu-aarch64-static >/dev/null || command -v qemu-aarch64 >/dev/null || need_apt+=(qemu-user-static)
-command -v rpm >/dev/null || need_apt+=(rpm)
+command -v rpmbuild >/dev/null || need_apt+=(rpm)
+command -v dpkg-shlibdeps >/dev/null || need_apt+=(dpkg-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq "${need_apt[@]}" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null; }
 fi
 rustup target add x86_64-unknown-linux-musl aarch64-unknown-linux-musl >/dev/null
 cargo deb --version >/dev/null 2>&1 || cargo install --locked --quiet cargo-deb
-cargo generate-rpm --version >/dev/null 2>&1 || cargo install --locked --quiet cargo-generate-rpm
 
 # ring compiles a little C: give each target a C compiler; link aarch64 with rust-lld.
 export CC_x86_64_unknown_linux_musl=musl-gcc
@@ -53,8 +53,7 @@ for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
   code=$?
   set -e
   [ "$code" = 1 ] && grep -q AKIA2OGYBAH6STMMNXNN "$out/fixture-$target.txt" || { echo "$target: fixture scan exited $code" >&2; cat "$out/fixture-$target.txt" >&2; exit 1; }
-  cargo deb --target "$target" --no-build --quiet --output "$out/"
-  cargo generate-rpm --target "$target" --payload-compress gzip --output "$out/"
+  bash packaging/packages.sh --target "$target" "$out"
   printf '%-28s %s, %s bytes, fixture scan exit %s\n' "$target" "$version" "$(stat -c %s "$bin")" "$code"
 done
 ls -l "$out"

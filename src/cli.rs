@@ -35,6 +35,13 @@ pub enum Command {
     Rules(RulesArgs),
     /// Print the JSON Schema of `--format json` reports.
     Schema,
+    /// Write the manual pages (rolecall.1, rolecall-scan.1, …) into DIR,
+    /// generated from these definitions; the packages ship them.
+    #[command(hide = true)]
+    Man {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -81,6 +81,11 @@ pub fn run(cli: Cli) -> Result<Outcome> {
                 Ok(if summary.reports_read == 0 { Outcome::Error } else { Outcome::Clean })
             }
         },
+        Command::Man { dir } => {
+            clap_mangen::generate_to(<Cli as clap::CommandFactory>::command(), &dir)
+                .with_context(|| format!("writing manual pages into {}", dir.display()))?;
+            Ok(Outcome::Clean)
+        }
         Command::Schema => {
             let mut out = io::stdout().lock();
             serde_json::to_writer_pretty(&mut out, &report::json::schema())?;

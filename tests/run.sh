@@ -8,10 +8,11 @@
 #   - the AWS SDKs for Rust (built from crates.io, over rustls on ring) and
 #     JavaScript v3 (from npm, run with the machine's Node.js), the other two
 #     chain oracles;
-#   - cargo-deb, cargo-generate-rpm and cargo-fuzz (into target/tools when
-#     they are not on PATH), and Debian's rpm and dpkg tools (apt-get, the
-#     one step that installs into the system), to build the .deb and .rpm
-#     that the packaging tests inspect and the fuzz targets;
+#   - cargo-deb and cargo-fuzz (into target/tools when they are not on
+#     PATH), and Debian's rpm, dpkg, lintian, rpmlint, gnupg and packer
+#     (apt-get, the one step that installs into the system), to build the
+#     .deb and .rpm (packaging/packages.sh) that the packaging tests inspect
+#     and validate, and the fuzz targets;
 #   - then the tests (dev profile, dependencies optimised: measured faster
 #     than a release-profile test build, whose LTO links every test binary
 #     and whose unwinding panics share no dependency build with the
@@ -80,13 +81,17 @@ phase "Rust SDK oracle (crates.io)" \
 export ROLECALL_TEST_RUST_ORACLE="$PWD/target/oracles/release/rust-sdk-oracle"
 
 debian_tools() {
-  if ! command -v rpm >/dev/null || ! command -v rpmbuild >/dev/null || ! command -v dpkg-deb >/dev/null; then
-    (apt-get install -y -qq rpm dpkg >/dev/null 2>&1) || { apt-get update -qq && apt-get install -y -qq rpm dpkg >/dev/null; }
+  local need=()
+  for t in rpm:rpm rpmbuild:rpm rpmsign:rpm dpkg-deb:dpkg dpkg-shlibdeps:dpkg-dev lintian:lintian rpmlint:rpmlint gpg:gnupg file:file; do
+    command -v "${t%%:*}" >/dev/null || need+=("${t#*:}")
+  done
+  if [ ${#need[@]} -gt 0 ]; then
+    (apt-get install -y -qq "${need[@]}" >/dev/null 2>&1) || { apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null; }
   fi
   # Packer (Debian's 1.6.6) validates the Packer example where the archive has it; its test says when it skips.
   command -v packer >/dev/null || apt-get install -y -qq packer >/dev/null 2>&1 || echo "tests/run.sh: packer is not installable here" >&2
 }
-phase "rpm, dpkg and packer (apt-get)" debian_tools
+phase "rpm, dpkg, lintian, rpmlint and packer (apt-get)" debian_tools
 
 tool() { # tool COMMAND CRATE: the cargo subcommand, installed into target/tools when missing
   # A debug build of a packaging tool does its job as well, and builds in a fraction of the time.
@@ -94,19 +99,19 @@ tool() { # tool COMMAND CRATE: the cargo subcommand, installed into target/tools
 }
 cargo_tools() {
   tool deb cargo-deb
-  tool generate-rpm cargo-generate-rpm
   tool fuzz cargo-fuzz
 }
-phase "cargo-deb, cargo-generate-rpm, cargo-fuzz" cargo_tools
+phase "cargo-deb and cargo-fuzz" cargo_tools
 
-# Packages, built as a release would, for tests/cli/packaging.rs.
+# Packages, built as a release would (packaging/packages.sh), for tests/cli/packaging.rs.
 packages() {
-  cargo deb --quiet >/dev/null
-  cargo generate-rpm --payload-compress gzip
+  cargo build --release --locked --quiet
+  rm -rf target/packages
+  bash packaging/packages.sh target/packages >/dev/null
 }
 phase "release build, .deb and .rpm" packages
-export ROLECALL_DEB="$(ls -t "$PWD"/target/debian/rolecall_*.deb | head -n 1)"
-export ROLECALL_RPM="$(ls -t "$PWD"/target/generate-rpm/rolecall-*.rpm | head -n 1)"
+export ROLECALL_DEB="$(ls "$PWD"/target/packages/rolecall_*.deb)"
+export ROLECALL_RPM="$(ls "$PWD"/target/packages/rolecall-*.rpm)"
 
 # The fuzz targets must build (stable toolchain, no sanitizer, dev profile: this proves they compile and link).
 phase "fuzz targets (dev profile)" bash -c 'cd fuzz && cargo fuzz build -s none --dev'

@@ -563,6 +563,16 @@ fn deb_holds_the_binary_units_and_documents() {
     // The packaged binary runs.
     let x = Tree::new();
     assert!(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(x.root()).status().unwrap().success());
+    // A glibc build says which glibc it needs (a static one needs none), and
+    // the maintainer is a real address.
+    let static_binary = String::from_utf8_lossy(
+        &Command::new("file").arg("-b").arg(x.path("usr/bin/rolecall")).output().unwrap().stdout,
+    )
+    .contains("static");
+    assert!(static_binary || info.contains("Depends: libc6 (>= "), "{info}");
+    assert!(!info.contains("@invalid"), "{info}");
+    assert!(list.contains("./usr/share/man/man1/rolecall-scan.1.gz"), "{list}");
+    assert!(list.contains("./usr/share/doc/rolecall/changelog.Debian.gz"), "{list}");
     let control = Tree::new();
     assert!(Command::new("dpkg-deb").arg("-e").arg(&deb).arg(control.root()).status().unwrap().success());
     assert_eq!(std::fs::read_to_string(control.path("conffiles")).unwrap().trim(), "/etc/rolecall/config.toml");
@@ -596,7 +606,8 @@ fn deb_holds_the_binary_units_and_documents() {
         assert!(out.status.success(), "dpkg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    dpkg(&["-i".as_ref(), deb.as_os_str()]);
+    // The scratch root holds no libc6 package: its Depends is checked above, not here.
+    dpkg(&["--force-depends".as_ref(), "-i".as_ref(), deb.as_os_str()]);
     assert!(dpkg(&["-s".as_ref(), "rolecall".as_ref()]).contains("Status: install ok installed"));
     assert_eq!(dpkg(&["-V".as_ref(), "rolecall".as_ref()]), "", "no installed file is missing");
     assert_eq!(
@@ -628,7 +639,34 @@ fn rpm_holds_the_binary_units_and_documents() {
     assert!(config.lines().any(|l| l.starts_with("/etc/rolecall/config.toml c")), "a config file:\n{config}");
     let requires = q(&["-qpR"]);
     assert!(!requires.contains("PayloadIsZstd"), "Amazon Linux 2's rpm cannot read zstd payloads:\n{requires}");
-    assert!(!requires.contains("libc.so"), "no shared-library requirements are declared:\n{requires}");
+    // A static (musl) binary needs no libc; a glibc build must say which glibc,
+    // so that rpm refuses it where it could not run (Amazon Linux 2 has 2.26).
+    let rpm2 = q(&["-qpl"]);
+    assert!(rpm2.contains("/usr/bin/rolecall"));
+    let static_binary = {
+        let x = Tree::new();
+        let cpio = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "cd {} && rpm2cpio {} | cpio -idm --quiet ./usr/bin/rolecall && file -b usr/bin/rolecall",
+                x.root().display(),
+                rpm.display()
+            ))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&cpio.stdout).contains("static")
+    };
+    if static_binary {
+        assert!(!requires.contains("libc.so"), "a static binary declares no libc:\n{requires}");
+    } else {
+        assert!(requires.contains("libc.so.6(GLIBC_"), "a glibc build declares its glibc:\n{requires}");
+    }
+    // It owns its directories (they go with rpm -e) and ships its manual pages and changelog.
+    for d in ["/etc/rolecall", "/usr/share/rolecall", "/usr/share/rolecall/ssm", "/usr/share/doc/rolecall"] {
+        assert!(list.lines().any(|l| l == d), "{d} is not owned by the .rpm:\n{list}");
+    }
+    assert!(list.lines().any(|l| l == "/usr/share/man/man1/rolecall-scan.1.gz"), "{list}");
+    assert!(q(&["-qp", "--changelog"]).contains("First packaged release"));
 
     // Installed by rpm itself into an empty root: every file lands with its
     // digest and mode (rpm -V), and the installed binary runs.
@@ -651,4 +689,86 @@ fn rpm_holds_the_binary_units_and_documents() {
     assert_eq!(rpm_in(&["-V", "--nodeps", "rolecall"]), "", "every installed file matches the package");
     let version = Command::new(root.path("usr/bin/rolecall")).arg("--version").output().unwrap();
     assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), format!("rolecall {}", env!("CARGO_PKG_VERSION")));
+}
+
+/// Lines of a linter's output that are errors (`E:`).
+fn errors_of(out: &std::process::Output) -> Vec<String> {
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    text.lines().filter(|l| l.starts_with("E:") || l.contains(": E: ")).map(str::to_string).collect()
+}
+
+/// The packages as the distributions' own linters see them: lintian for
+/// the .deb, rpmlint for the .rpm (signed first with a throwaway key, as a
+/// release signs with the project's, and checked against it in a scratch
+/// rpm database). Any error fails.
+#[test]
+fn packages_pass_lintian_and_rpmlint() {
+    let (Some(deb), Some(rpm)) = (package("ROLECALL_DEB"), package("ROLECALL_RPM")) else { return };
+    let (Some(lintian), Some(rpmlint), Some(gpg)) = (which("lintian"), which("rpmlint"), which("gpg")) else {
+        assert!(std::env::var_os("ROLECALL_REQUIRE_ORACLES").is_none(), "lintian, rpmlint and gpg are required");
+        eprintln!("SKIPPED: lintian, rpmlint or gpg not installed (bash tests/run.sh installs them)");
+        return;
+    };
+    let out = Command::new(&lintian).args(["--tag-display-limit", "0"]).arg(&deb).output().unwrap();
+    let errors = errors_of(&out);
+    assert!(errors.is_empty(), "lintian:\n{}", errors.join("\n"));
+    // The checks that the issue named, each gone.
+    let all = String::from_utf8_lossy(&out.stdout).into_owned();
+    for tag in [
+        "bogus-mail-host",
+        "no-changelog",
+        "copyright-without-copyright-notice",
+        "no-manual-page",
+        "empty-field Depends",
+    ] {
+        assert!(!all.contains(tag), "lintian still says {tag}:\n{all}");
+    }
+
+    let scratch = Tree::new();
+    let home = scratch.path("home");
+    let keys = scratch.path("gnupg");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(&keys).unwrap();
+    std::fs::set_permissions(&keys, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let gpg_run = |args: &[&str]| {
+        let o = Command::new(&gpg)
+            .env("GNUPGHOME", &keys)
+            .args(["--batch", "--passphrase", ""])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "gpg {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        o.stdout
+    };
+    gpg_run(&["--quick-gen-key", "rolecall test signing <signing@rolecall.test>", "rsa2048", "sign", "never"]);
+    let public = scratch.write("key.asc", gpg_run(&["--armor", "--export", "rolecall test signing"]));
+    let signed = scratch.path(rpm.file_name().unwrap());
+    std::fs::copy(&rpm, &signed).unwrap();
+    let sign = Command::new("rpmsign")
+        .arg("--addsign")
+        .args(["--define", &format!("__gpg {}", gpg.display())])
+        .args(["--define", "_gpg_name rolecall test signing"])
+        .args(["--define", &format!("_gpg_path {}", keys.display())])
+        .args(["--define", "_gpg_sign_cmd_extra_args --batch --pinentry-mode loopback --passphrase="])
+        .arg(&signed)
+        .output()
+        .unwrap();
+    assert!(sign.status.success(), "rpmsign: {}", String::from_utf8_lossy(&sign.stderr));
+    let db = scratch.path("rpmdb");
+    std::fs::create_dir_all(&db).unwrap();
+    for args in [vec!["--initdb".to_string()], vec!["--import".to_string(), public.display().to_string()]] {
+        let o = Command::new("rpm").arg("--dbpath").arg(&db).args(&args).output().unwrap();
+        assert!(o.status.success(), "rpm {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    std::fs::write(home.join(".rpmmacros"), format!("%_dbpath {}\n", db.display())).unwrap();
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/rpm/rpmlint.toml");
+    let out = Command::new(&rpmlint).env("HOME", &home).arg("-c").arg(&config).arg(&signed).output().unwrap();
+    let errors = errors_of(&out);
+    assert!(errors.is_empty(), "rpmlint:\n{}", errors.join("\n"));
+    let all = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(all.contains("0 errors"), "{all}");
+    // And unsigned, the only error is the missing signature.
+    let out = Command::new(&rpmlint).env("HOME", &home).arg("-c").arg(&config).arg(&rpm).output().unwrap();
+    let errors = errors_of(&out);
+    assert!(errors.iter().all(|e| e.contains("no-signature")), "rpmlint, unsigned:\n{}", errors.join("\n"));
 }
