@@ -14,6 +14,7 @@ use crate::location::Location;
 use crate::matcher::Matcher;
 use crate::scan::decode::{self, Decoding};
 use crate::scan::pair::{self, Context, Sighting};
+use crate::scan::sparse::DataExtents;
 use crate::scan::{ChunkScanner, LocatedMatch, MAX_MATCHES_PER_INPUT, PAIR_LINES, ScanOptions};
 use crate::sources::walk::{self, FileEntry, FileVisitor, Root, WalkOptions};
 
@@ -99,14 +100,14 @@ impl FileVisitor for Scanner<'_> {
                 small_enough(gz)
             };
             let decoding = Decoding { gzip: true, utf16: None };
-            if let Some(e) = self.scan_input(gz, Context::Decoded(&again), decoding, &shown, coverage) {
+            if let Some(e) = self.scan_input(gz, Context::Decoded(&again), decoding, &shown, &|_| {}, coverage) {
                 // Not gzip after all, or damaged: its bytes are read as they
                 // are too (what decoded was matched; past the damage no
                 // program can read it either, so that is no gap).
                 tracing::debug!(path = %escape::shown(path), error = %e, "not decodable as gzip; read as it is");
                 rewind(&opened.file);
                 let context = Context::File { file: &opened.file, size: opened.size };
-                self.scan_input((&opened.file).take(limit), context, Decoding::default(), &shown, coverage);
+                self.scan_input((&opened.file).take(limit), context, Decoding::default(), &shown, &|_| {}, coverage);
             }
             if cut.load(Ordering::Relaxed) {
                 let limit = decode::gzip_limit(opened.size);
@@ -115,7 +116,11 @@ impl FileVisitor for Scanner<'_> {
             }
         } else {
             let context = Context::File { file: &opened.file, size: opened.size };
-            if let Some(e) = self.scan_input(rest(), context, Decoding::default(), &shown, coverage) {
+            // Past the first bytes, by data extents: a hole costs a few NULs, not its size.
+            let extents = std::cell::RefCell::new(DataExtents::new(&opened.file, n as u64, limit, HOLE_GAP));
+            let reader = std::io::Cursor::new(head).chain(SharedReader(&extents));
+            let place = |m: &mut [LocatedMatch]| extents.borrow().place(m);
+            if let Some(e) = self.scan_input(reader, context, Decoding::default(), &shown, &place, coverage) {
                 coverage.gap(escape::path(path), GapReason::of(&e), e);
             }
             if let Some(order) = decode::utf16(head) {
@@ -126,9 +131,21 @@ impl FileVisitor for Scanner<'_> {
                     small_enough(decode::from_utf16((&opened.file).take(limit), order))
                 };
                 let decoding = Decoding { gzip: false, utf16: Some(order) };
-                self.scan_input(text, Context::Decoded(&again), decoding, &shown, coverage);
+                self.scan_input(text, Context::Decoded(&again), decoding, &shown, &|_| {}, coverage);
             }
         }
+    }
+}
+
+/// NULs that stand in for a hole: more than any match's context, so none spans it.
+const HOLE_GAP: usize = 4096;
+
+/// A reader shared with whoever needs it after the scan (to place matches).
+struct SharedReader<'a, 'f>(&'a std::cell::RefCell<DataExtents<'f>>);
+
+impl Read for SharedReader<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().read(buf)
     }
 }
 
@@ -173,9 +190,11 @@ impl Scanner<'_> {
         context: Context,
         decoding: Decoding,
         shown: &Path,
+        place: &dyn Fn(&mut [LocatedMatch]),
         coverage: &mut Coverage,
     ) -> Option<std::io::Error> {
         let stats = self.chunks.scan(reader, b'\n', &mut self.matches);
+        place(&mut self.matches);
         coverage.bytes_scanned += stats.bytes;
         coverage.ignored.add(stats.ignored);
         if let Some(p) = &self.opts.progress {

@@ -7,6 +7,7 @@ pub mod decode;
 pub mod files;
 pub mod pair;
 pub mod process;
+pub mod sparse;
 pub mod userdata;
 
 use std::path::PathBuf;

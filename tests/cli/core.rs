@@ -305,3 +305,38 @@ fn usage_errors_exit_two_with_a_message() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.starts_with("rolecall: parsing rule file"), "{}", run.stderr);
 }
+
+/// A 10 GB sparse file with one key near its end: read by its data extents
+/// (a hole holds only NULs), so the key is found at its exact line and
+/// column without reading ten gigabytes of zeros, and a key on the same line
+/// as a hole gets the column the file gives it.
+#[test]
+fn sparse_files_are_read_by_their_data_extents() {
+    let t = Tree::new();
+    let size: u64 = 10 << 30;
+    let tail =
+        "\nAWS_ACCESS_KEY_ID=AKIA2OGYBAH6STMMNXNN\nAWS_SECRET_ACCESS_KEY=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\n";
+    let huge = t.write("var/log/huge.log", "one\ntwo\nthree\n");
+    let file = std::fs::OpenOptions::new().write(true).open(&huge).unwrap();
+    file.set_len(size).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&file, tail.as_bytes(), size - tail.len() as u64).unwrap();
+    let same = t.write("srv/same-line.txt", "x");
+    let g = std::fs::OpenOptions::new().write(true).open(&same).unwrap();
+    g.set_len(8 << 20).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&g, b" AKIALALEMEL33243OLIB\n", 8 << 20).unwrap();
+
+    let run = scan_json([t.root().as_os_str(), "--max-seconds".as_ref(), "50".as_ref()]);
+    let r = run.json();
+    let found = seen(&r, t.root());
+    assert!(found.contains(&f("long-term", Some("AKIA2OGYBAH6STMMNXNN"), true, "var/log/huge.log", 5)), "{found:?}");
+    let at =
+        |key: &str| r["findings"].as_array().unwrap().iter().find(|x| x["key_id"] == key).unwrap()["location"].clone();
+    assert_eq!(at("AKIA2OGYBAH6STMMNXNN")["column"], 19);
+    // "x", 8 MiB − 1 NULs and a space before it, on line 1.
+    assert_eq!(at("AKIALALEMEL33243OLIB")["line"], 1);
+    assert_eq!(at("AKIALALEMEL33243OLIB")["column"], (8u64 << 20) + 2);
+    assert_eq!(r["coverage"]["complete"], true, "{}", r["coverage"]);
+    // Only the data was read: kilobytes, not gigabytes.
+    let bytes = r["coverage"]["bytes_scanned"].as_u64().unwrap();
+    assert!(bytes < 1 << 20, "{bytes} bytes read of a 10 GB file that holds 120");
+}
