@@ -303,6 +303,26 @@ fn ssm_inventory_stays_within_the_agent_limits() {
     }
     assert_eq!(content["Verdict"], "static-credentials-despite-role");
     assert_eq!(content["StaticKeyIds"], "AKIA...NXNN");
+    // What the agent sends for it: PutInventory with this item, checked with botocore's ssm model.
+    if let Some(python) = oracle_python() {
+        let check = r#"
+import json, sys, botocore.session
+from botocore.validate import validate_parameters
+doc = json.load(open(sys.argv[1]))
+item = {"TypeName": doc["TypeName"], "SchemaVersion": doc["SchemaVersion"], "CaptureTime": "2026-12-02T00:00:00Z",
+        "Content": [doc["Content"]] if isinstance(doc["Content"], dict) else doc["Content"]}
+shape = botocore.session.get_session().get_service_model("ssm").operation_model("PutInventory").input_shape
+validate_parameters({"InstanceId": "i-0123456789abcdef0", "Items": [item]}, shape)
+print("ok")
+"#;
+        let out = Command::new(python).arg("-c").arg(check).arg(dir.join("rolecall.json")).output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "ok",
+            "PutInventory: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     // Never the 21st file: with 20 others already there, it refuses.
     for i in 0..20 {
         std::fs::write(dir.join(format!("other{i}.json")), "{}").unwrap();
