@@ -29,11 +29,11 @@ cd "$(dirname "$0")/.."
 started=$SECONDS
 # phase NAME COMMAND...: runs COMMAND, then says how long it took.
 phase() {
-  local name=$1 t=$SECONDS
+  local phase_name=$1 phase_start=$SECONDS
   shift
-  printf 'tests/run.sh: %s ...\n' "$name" >&2
+  printf 'tests/run.sh: %s ...\n' "$phase_name" >&2
   "$@"
-  printf 'tests/run.sh: %s: %d s (%d s in all)\n' "$name" $((SECONDS - t)) $((SECONDS - started)) >&2
+  printf 'tests/run.sh: %s: %d s (%d s in all)\n' "$phase_name" $((SECONDS - phase_start)) $((SECONDS - started)) >&2
 }
 
 need() {
@@ -81,9 +81,9 @@ phase "Rust SDK oracle (crates.io)" \
 export ROLECALL_TEST_RUST_ORACLE="$PWD/target/oracles/release/rust-sdk-oracle"
 
 debian_tools() {
-  local need=()
-  for t in rpm:rpm rpmbuild:rpm rpmsign:rpm dpkg-deb:dpkg dpkg-shlibdeps:dpkg-dev lintian:lintian rpmlint:rpmlint gpg:gnupg file:file; do
-    command -v "${t%%:*}" >/dev/null || need+=("${t#*:}")
+  local need=() tool
+  for tool in rpm:rpm rpmbuild:rpm rpmsign:rpm dpkg-deb:dpkg dpkg-shlibdeps:dpkg-dev lintian:lintian rpmlint:rpmlint gpg:gnupg file:file; do
+    command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
   done
   if [ ${#need[@]} -gt 0 ]; then
     (apt-get install -y -qq "${need[@]}" >/dev/null 2>&1) || { apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null; }
