@@ -81,9 +81,9 @@ phase "Rust SDK oracle (crates.io)" \
 export ROLECALL_TEST_RUST_ORACLE="$PWD/target/oracles/release/rust-sdk-oracle"
 
 debian_tools() {
-  local need=() tool
-  for tool in rpm:rpm rpmbuild:rpm rpmsign:rpm dpkg-deb:dpkg dpkg-shlibdeps:dpkg-dev lintian:lintian rpmlint:rpmlint gpg:gnupg file:file; do
-    command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
+  local need=() wanted
+  for wanted in rpm:rpm rpmbuild:rpm rpmsign:rpm dpkg-deb:dpkg dpkg-shlibdeps:dpkg-dev lintian:lintian rpmlint:rpmlint gpg:gnupg file:file; do
+    command -v "${wanted%%:*}" >/dev/null || need+=("${wanted#*:}")
   done
   if [ ${#need[@]} -gt 0 ]; then
     (apt-get install -y -qq "${need[@]}" >/dev/null 2>&1) || { apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null; }
