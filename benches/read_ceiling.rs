@@ -1,0 +1,60 @@
+//! The read ceiling: walks a tree with the walker settings rolecall uses (no
+//! ignore files, hidden files included, one file system, no symlinks) and
+//! reads every regular file in 256 KiB reads, doing nothing with the bytes.
+//! `benches/vs_ceiling.sh` times it against `rolecall scan` on the same tree.
+//!
+//! usage: read_ceiling --bench TREE THREADS   (run by cargo test, it reads src/)
+
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ignore::{WalkBuilder, WalkState};
+
+fn main() {
+    let bench = std::env::args().any(|a| a == "--bench");
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let root = match (bench, args.first()) {
+        (true, Some(tree)) => tree.clone(),
+        _ => concat!(env!("CARGO_MANIFEST_DIR"), "/src").to_string(),
+    };
+    let threads = args.get(1).and_then(|t| t.parse().ok()).unwrap_or(2);
+    let device = std::fs::metadata(&root).map(|m| m.dev()).unwrap_or_else(|e| panic!("{root}: {e}"));
+    let (files, bytes) = (AtomicU64::new(0), AtomicU64::new(0));
+    WalkBuilder::new(&root)
+        .standard_filters(false)
+        .hidden(false)
+        .parents(false)
+        .ignore(false)
+        .git_ignore(false)
+        .git_global(false)
+        .git_exclude(false)
+        .require_git(false)
+        .follow_links(false)
+        .same_file_system(true)
+        .threads(threads)
+        .build_parallel()
+        .run(|| {
+            let mut buf = vec![0u8; 256 << 10];
+            let (files, bytes) = (&files, &bytes);
+            Box::new(move |entry| {
+                let Ok(entry) = entry else { return WalkState::Continue };
+                if !entry.file_type().is_some_and(|t| t.is_file()) {
+                    return WalkState::Continue;
+                }
+                let Ok(mut f) = std::fs::File::open(entry.path()) else { return WalkState::Continue };
+                if f.metadata().map(|m| m.dev()).ok() != Some(device) {
+                    return WalkState::Continue;
+                }
+                files.fetch_add(1, Ordering::Relaxed);
+                while let Ok(n) = f.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    bytes.fetch_add(n as u64, Ordering::Relaxed);
+                }
+                WalkState::Continue
+            })
+        });
+    println!("read {} files, {} bytes", files.load(Ordering::Relaxed), bytes.load(Ordering::Relaxed));
+}
