@@ -1,5 +1,5 @@
-//! The read ceiling: walks a tree with the walker settings rolecall uses (no
-//! ignore files, hidden files included, one file system, no symlinks) and
+//! The read ceiling: walks a tree with the walker settings rolecall uses
+//! (`sources::walk::read_everything`, on one file system) and
 //! reads every regular file in 256 KiB reads, doing nothing with the bytes.
 //! `benches/vs_ceiling.sh` times it against `rolecall scan` on the same tree.
 //!
@@ -21,16 +21,7 @@ fn main() {
     let threads = args.get(1).and_then(|t| t.parse().ok()).unwrap_or(2);
     let device = std::fs::metadata(&root).map(|m| m.dev()).unwrap_or_else(|e| panic!("{root}: {e}"));
     let (files, bytes) = (AtomicU64::new(0), AtomicU64::new(0));
-    WalkBuilder::new(&root)
-        .standard_filters(false)
-        .hidden(false)
-        .parents(false)
-        .ignore(false)
-        .git_ignore(false)
-        .git_global(false)
-        .git_exclude(false)
-        .require_git(false)
-        .follow_links(false)
+    rolecall::sources::walk::read_everything(&mut WalkBuilder::new(&root))
         .same_file_system(true)
         .threads(threads)
         .build_parallel()

@@ -71,6 +71,21 @@ pub struct WalkOutcome {
 }
 
 /// Walks `roots` and hands every regular file to a visitor made by `make`,
+/// The walker settings every host walk uses (and the read-ceiling bench):
+/// no ignore file of any kind, hidden files included, symlinks not followed.
+pub fn read_everything(builder: &mut WalkBuilder) -> &mut WalkBuilder {
+    builder
+        .standard_filters(false)
+        .hidden(false)
+        .parents(false)
+        .ignore(false)
+        .git_ignore(false)
+        .git_global(false)
+        .git_exclude(false)
+        .require_git(false)
+        .follow_links(false)
+}
+
 /// one per thread.
 pub fn walk<'v>(
     roots: &[Root],
@@ -147,16 +162,7 @@ pub fn walk<'v>(
         builder.add(p);
     }
     let skipped: Arc<Mutex<Coverage>> = Arc::default();
-    builder
-        .standard_filters(false)
-        .hidden(false)
-        .parents(false)
-        .ignore(false)
-        .git_ignore(false)
-        .git_global(false)
-        .git_exclude(false)
-        .require_git(false)
-        .follow_links(false)
+    read_everything(&mut builder)
         // Checked in the filter below, so that what was left out is reported.
         .same_file_system(false)
         .threads(opts.threads.max(1))
