@@ -24,12 +24,14 @@ version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
 # Manual pages, as the packaged binary itself writes them.
 man=target/packaging/man
 rm -rf "$man" && mkdir -p "$man"
-"$bin" man "$man"
+# (The pages are the same for every architecture: a binary this machine cannot
+# run, aarch64 on x86_64, has them written by the x86_64 one built before it.)
+"$bin" man "$man" 2>/dev/null || target/x86_64-unknown-linux-musl/release/rolecall man "$man"
 gzip -9n "$man"/*.1
 
 cargo deb "${target[@]}" --no-build --quiet --maintainer "$maintainer" --output "$out/"
 
-arch=$("$bin" --version >/dev/null && file -b "$bin" | grep -q aarch64 && echo aarch64 || echo x86_64)
+arch=$(file -b "$bin" | grep -q aarch64 && echo aarch64 || echo x86_64)
 top=$(mktemp -d)
 trap 'rm -rf "$top"' EXIT
 rpmbuild -bb --quiet --target "$arch" \
