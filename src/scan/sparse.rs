@@ -52,7 +52,8 @@ impl<'f> DataExtents<'f> {
             nuls: 0,
             data_end: None,
             skips: Vec::new(),
-            extents_known: true,
+            // Too short to hold a hole worth skipping: read it as it is, no lseek.
+            extents_known: end.saturating_sub(start) >= MIN_HOLE,
         }
     }
 
