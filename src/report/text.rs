@@ -371,7 +371,8 @@ fn advice(f: &Finding, report: &Report) -> Vec<String> {
     let id = report.imds.identity.as_ref();
     let instance = id.and_then(|i| i.instance_id.as_deref());
     let region = id.and_then(|i| i.region.as_deref()).map(|r| format!(" --region {}", quoted(r))).unwrap_or_default();
-    let user = user_of(f).map(|u| format!(" --user-name {}", quoted(u))).unwrap_or_default();
+    // The user name comes from an STS answer: escaped before it is quoted for the shell.
+    let user = user_of(f).map(|u| format!(" --user-name {}", quoted(&escape::terminal(u)))).unwrap_or_default();
     let move_to_role = match (&report.imds.role, instance) {
         (RoleStatus::Attached { role_name, .. }, _) => {
             vec![format!("Move the workload to the instance role {} (every AWS SDK uses it once the key is gone), then:", escape::terminal(role_name))]
