@@ -128,6 +128,17 @@ pub struct ScanArgs {
     #[arg(long)]
     pub ssm_inventory: bool,
 
+    /// Report the verdict and each live credential to Systems Manager
+    /// Compliance (type Custom:Rolecall) with PutComplianceItems, signed with
+    /// the instance role's credentials from IMDS (network; off by default).
+    /// A failure to report is logged and never changes the verdict.
+    #[arg(long)]
+    pub ssm_compliance: bool,
+
+    /// SSM endpoint for --ssm-compliance [default: https://ssm.REGION.amazonaws.com].
+    #[arg(long, value_name = "URL", requires = "ssm_compliance")]
+    pub ssm_endpoint: Option<String>,
+
     /// The SSM agent's data directory.
     #[arg(long, value_name = "DIR", hide = true, default_value = crate::report::inventory::DEFAULT_DATA_DIR)]
     pub ssm_data_dir: PathBuf,

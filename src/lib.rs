@@ -6,7 +6,7 @@
 //!
 //! 0. vocabulary and host access: `escape`, `exit`, `credential`,
 //!    `location`, `coverage`, `hostfs`, `environ`, `progress`, `gentle`;
-//! 1. engines and network clients: `rules`, `matcher`, `awsconfig`, `imds`, `sts`;
+//! 1. engines and network clients: `rules`, `matcher`, `awsconfig`, `imds`, `awsapi`, `sts`;
 //! 2. `sources`: what to read (users, processes, the host plan, the walk);
 //! 3. `scan`: bytes to sightings (chunked matching, pairing);
 //! 4. `finding`: sightings to findings;
@@ -28,6 +28,7 @@ pub mod hostfs;
 pub mod location;
 pub mod progress;
 // 1: engines and network clients
+pub mod awsapi;
 pub mod awsconfig;
 pub mod canary;
 pub mod imds;
@@ -104,7 +105,10 @@ pub fn run(cli: Cli) -> Result<Outcome> {
 
 fn scan(args: &ScanArgs) -> Result<Outcome> {
     let settings = Settings::from_args(args)?;
-    let report = run_scan(&settings)?;
+    let mut report = run_scan(&settings)?;
+    if let Some(endpoint) = &settings.ssm_compliance {
+        report.ssm_compliance = Some(report::compliance::put(&report, endpoint.as_deref()));
+    }
     // Every destination first, stdout last: a format that cannot be
     // written (ASFF without an instance identity) fails before anything is printed.
     let mut rendered: Vec<(report::Format, Vec<u8>)> = Vec::new();
@@ -227,6 +231,7 @@ mod tests {
         ("matcher", 1),
         ("awsconfig", 1),
         ("imds", 1),
+        ("awsapi", 1),
         ("sts", 1),
         ("sources", 2),
         ("scan", 3),

@@ -142,6 +142,7 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
             findings,
             chains,
             coverage,
+            ssm_compliance: None,
         }
     });
     if let Some((handle, counters)) = progress {

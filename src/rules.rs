@@ -47,6 +47,20 @@ pub enum Severity {
     Critical,
 }
 
+impl Severity {
+    /// The label AWS services use (Security Hub's `Severity.Label`, SSM
+    /// Compliance's `Severity`): `CRITICAL` … `INFORMATIONAL`.
+    pub fn aws_label(self) -> &'static str {
+        match self {
+            Severity::Critical => "CRITICAL",
+            Severity::High => "HIGH",
+            Severity::Medium => "MEDIUM",
+            Severity::Low => "LOW",
+            Severity::Info => "INFORMATIONAL",
+        }
+    }
+}
+
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = match self {

@@ -124,6 +124,9 @@ pub struct Settings {
     pub ssm_inventory: Option<PathBuf>,
     /// Opt-in STS checks.
     pub network: NetworkChecks,
+    /// `--ssm-compliance`: report to Systems Manager Compliance, at this
+    /// endpoint if given (else the instance region's).
+    pub ssm_compliance: Option<Option<String>>,
     /// Colour in text output.
     pub color: bool,
     /// Normal priority (`--fast`).
@@ -219,7 +222,7 @@ impl Settings {
             },
             imds: {
                 let mut o = imds_options(args, &env)?;
-                o.keep_role_credentials = args.lookup_accounts;
+                o.keep_role_credentials = args.lookup_accounts || args.ssm_compliance;
                 o.deadline = deadline;
                 o
             },
@@ -239,16 +242,11 @@ impl Settings {
                 },
                 verify_accounts: accounts("--verify-accounts", &args.verify_accounts)?,
                 skip_accounts: accounts("--skip-accounts", &args.skip_accounts)?,
-                sts_endpoint: match &args.sts_endpoint {
-                    Some(url) => {
-                        let parsed = reqwest::Url::parse(url).with_context(|| format!("--sts-endpoint {url:?}"))?;
-                        if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
-                            bail!("--sts-endpoint {url:?}: use an http(s) URL with a host");
-                        }
-                        Some(url.clone())
-                    }
-                    None => None,
-                },
+                sts_endpoint: args.sts_endpoint.as_deref().map(|u| endpoint_url("--sts-endpoint", u)).transpose()?,
+            },
+            ssm_compliance: match &args.ssm_endpoint {
+                Some(u) => Some(Some(endpoint_url("--ssm-endpoint", u)?)),
+                None => args.ssm_compliance.then_some(None),
             },
             expected: config.expected,
             platform_files: verdict::platform_files(!image, &env),
@@ -319,6 +317,15 @@ fn accounts(flag: &str, given: &[String]) -> Result<BTreeSet<u64>> {
                 .with_context(|| format!("{flag}: {a:?} is not a 12-digit account ID"))
         })
         .collect()
+}
+
+/// An endpoint flag's URL: http(s), with a host.
+fn endpoint_url(flag: &str, url: &str) -> Result<String> {
+    let parsed = reqwest::Url::parse(url).with_context(|| format!("{flag} {url:?}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        bail!("{flag} {url:?}: use an http(s) URL with a host");
+    }
+    Ok(url.to_string())
 }
 
 #[cfg(test)]

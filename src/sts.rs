@@ -5,24 +5,12 @@
 //! secret. Rate-limited, with timeouts; never on by default.
 
 use std::cell::Cell;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
+use anyhow::Result;
 use serde::Serialize;
 
-use crate::credential::Secret;
-
-/// Largest STS response read.
-const MAX_BODY: u64 = 64 * 1024;
-
-/// Credentials to sign with. Never formatted: the secret and token are [`Secret`]s.
-pub struct SigningKey<'a> {
-    pub key_id: &'a str,
-    pub secret: &'a Secret,
-    pub session_token: Option<&'a Secret>,
-}
+pub use crate::awsapi::SigningKey;
 
 /// What `--verify` learnt of a found key pair: what GetCallerIdentity said,
 /// or why the key was not sent.
@@ -45,9 +33,7 @@ pub enum Verification {
 
 /// A rate-limited STS client.
 pub struct Sts {
-    http: reqwest::blocking::Client,
-    endpoint: String,
-    region: String,
+    client: crate::awsapi::Client,
     min_interval: Duration,
     last: Cell<Option<Instant>>,
 }
@@ -69,22 +55,7 @@ impl Sts {
     /// `endpoint` is a URL (`https://sts.us-east-1.amazonaws.com`, or a test
     /// server); `region` is the one requests are signed for.
     pub fn new(endpoint: &str, region: &str, min_interval: Duration) -> Result<Sts> {
-        // In case this runs outside `rolecall::run`: a second install is a no-op.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::blocking::Client::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("rolecall/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("building the STS client")?;
-        Ok(Sts {
-            http,
-            endpoint: endpoint.trim_end_matches('/').to_string(),
-            region: region.to_string(),
-            min_interval,
-            last: Cell::new(None),
-        })
+        Ok(Sts { client: crate::awsapi::Client::new(endpoint, region, "sts")?, min_interval, last: Cell::new(None) })
     }
 
     fn pace(&self) {
@@ -100,39 +71,9 @@ impl Sts {
     /// One signed STS Query API call; the body of the answer and its status.
     fn call(&self, key: &SigningKey, params: &str) -> Result<(u16, String)> {
         self.pace();
-        let url = format!("{}/", self.endpoint);
         let body = format!("{params}&Version=2011-06-15");
-        let secret = std::str::from_utf8(key.secret.expose()).context("the secret is not text")?;
-        let token = key.session_token.map(|t| String::from_utf8_lossy(t.expose()).into_owned());
-        let identity = aws_credential_types::Credentials::new(key.key_id, secret, token, None, "rolecall").into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("sts")
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .context("signing parameters")?
-            .into();
-        let content_type = "application/x-www-form-urlencoded; charset=utf-8";
-        let signable = SignableRequest::new(
-            "POST",
-            &url,
-            [("content-type", content_type)].into_iter(),
-            SignableBody::Bytes(body.as_bytes()),
-        )
-        .context("a signable request")?;
-        let (instructions, _) = sign(signable, &params).map_err(|e| anyhow::anyhow!("signing: {e}"))?.into_parts();
-        let mut req = self.http.post(&url).header("content-type", content_type).body(body.clone());
-        for (name, value) in instructions.headers() {
-            req = req.header(name, value);
-        }
-        let resp = req.send().map_err(|e| anyhow::anyhow!("POST {url}: {}", crate::imds::root_cause(&e)))?;
-        let status = resp.status().as_u16();
-        let mut text = String::new();
-        use std::io::Read;
-        resp.take(MAX_BODY).read_to_string(&mut text).with_context(|| format!("reading the answer of {url}"))?;
-        Ok((status, text))
+        let content_type = ("content-type", "application/x-www-form-urlencoded; charset=utf-8");
+        self.client.post(key, &[content_type], body.as_bytes())
     }
 
     /// GetCallerIdentity with a found key pair.

@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 use super::Report;
 use crate::finding::Finding;
 use crate::imds::RoleStatus;
-use crate::rules::Severity;
 use crate::verdict::VerdictKind;
 
 /// ASFF's own version.
@@ -45,16 +44,6 @@ fn partition(region: &str) -> &'static str {
         "aws-us-gov"
     } else {
         "aws"
-    }
-}
-
-fn label(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical => "CRITICAL",
-        Severity::High => "HIGH",
-        Severity::Medium => "MEDIUM",
-        Severity::Low => "LOW",
-        Severity::Info => "INFORMATIONAL",
     }
 }
 
@@ -166,7 +155,7 @@ fn finding(f: &Finding, base: &Base) -> Value {
     } else {
         "WARNING"
     };
-    let severity = if a.live { label(f.severity) } else { "INFORMATIONAL" };
+    let severity = if a.live { f.severity.aws_label() } else { "INFORMATIONAL" };
     let key = f.key_id.as_ref().map(|k| k.to_string()).unwrap_or_else(|| "secret access key".into());
     let place = f.location.place();
     let mut description = format!("{} {key} found at {place}.", f.kind);

@@ -40,6 +40,10 @@ pub struct Doc<'a> {
     /// What each process's and user's SDK credential chain resolves to (host scans).
     chains: &'a [SubjectChain],
     coverage: &'a Coverage,
+    /// What `--ssm-compliance` did (only when it was asked): a failure is
+    /// recorded here and never changes the verdict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ssm_compliance: Option<&'a super::compliance::Delivery>,
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -254,6 +258,7 @@ pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
         findings: report.findings.iter().map(FindingView::new).collect(),
         chains: &report.chains,
         coverage: &report.coverage,
+        ssm_compliance: report.ssm_compliance.as_ref(),
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)

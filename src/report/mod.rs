@@ -2,6 +2,7 @@
 //! `io::Write`.
 
 pub mod asff;
+pub mod compliance;
 pub mod inventory;
 pub mod json;
 pub mod jsonl;
@@ -64,6 +65,8 @@ pub struct Report {
     /// Each process's and user's credential chain (host scans only).
     pub chains: Vec<SubjectChain>,
     pub coverage: Coverage,
+    /// What `--ssm-compliance` did, when asked.
+    pub ssm_compliance: Option<compliance::Delivery>,
 }
 
 impl Report {

@@ -64,7 +64,30 @@ pub fn write(report: &Report, style: &Style, out: &mut dyn io::Write) -> io::Res
         write_finding(out, &paint, i + 1, f, report)?;
     }
     write_chains(out, &paint, report)?;
-    write_coverage(out, &paint, &report.coverage)
+    write_coverage(out, &paint, &report.coverage)?;
+    write_compliance(out, &paint, report.ssm_compliance.as_ref())
+}
+
+/// What `--ssm-compliance` did; a failure is shown, and changes nothing else.
+fn write_compliance(
+    out: &mut dyn io::Write,
+    paint: &Paint,
+    delivery: Option<&crate::report::compliance::Delivery>,
+) -> io::Result<()> {
+    use crate::report::compliance::{COMPLIANCE_TYPE, DeliveryStatus};
+    let Some(d) = delivery else { return Ok(()) };
+    let endpoint = escape::terminal(&d.endpoint);
+    match (d.status, &d.error) {
+        (DeliveryStatus::Sent, _) => {
+            writeln!(out, "ssm compliance: {} items of {COMPLIANCE_TYPE} put to {endpoint}", d.items)
+        }
+        (DeliveryStatus::Failed, error) => writeln!(
+            out,
+            "{} {} (the verdict above stands)",
+            paint.wrap("33", "ssm compliance: not reported:"),
+            escape::terminal(error.as_deref().unwrap_or("unknown error")),
+        ),
+    }
 }
 
 /// Processes and users that do not simply use the instance role, and

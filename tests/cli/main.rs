@@ -2,6 +2,7 @@
 //! it printed, as a user would.
 
 mod chain_oracle;
+mod compliance;
 mod core;
 mod faults;
 mod host;

@@ -144,6 +144,7 @@ fn ssm_document_runs_against_a_fixture_root() {
     let mut params: BTreeMap<&str, String> = BTreeMap::new();
     params.insert("Binary", env!("CARGO_BIN_EXE_rolecall").to_string());
     params.insert("Inventory", "false".into());
+    params.insert("Compliance", "false".into());
     params.insert("MaxSeconds", "60".into());
     params.insert("Output", report.display().to_string());
     params.insert("UploadTo", String::new());
@@ -169,6 +170,36 @@ fn ssm_document_runs_against_a_fixture_root() {
     let run = run_ssm_document(&params, &server.url());
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("is not installed"));
+}
+
+/// `Compliance=true` adds `--ssm-compliance` to the scan's command line,
+/// and nothing else changes (a stand-in binary records its arguments: the
+/// real one would call SSM's regional endpoint).
+#[test]
+fn ssm_document_compliance_parameter_turns_on_ssm_compliance() {
+    let t = Tree::new();
+    let args = t.path("args");
+    let stand_in = t.write("rolecall", format!("#!/bin/sh\nprintf '%s\\n' \"$@\" > {}\nexit 0\n", args.display()));
+    std::fs::set_permissions(&stand_in, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut params: BTreeMap<&str, String> = BTreeMap::new();
+    for (k, v) in
+        [("Binary", stand_in.display().to_string()), ("Inventory", "false".into()), ("MaxSeconds", "60".into())]
+    {
+        params.insert(k, v);
+    }
+    params.insert("Output", t.path("var/lib/rolecall/last.json").display().to_string());
+    params.insert("UploadTo", String::new());
+    params.insert("Root", "/".into());
+    params.insert("Mode", "report".into());
+    let mut seen = Vec::new();
+    for on in ["true", "false"] {
+        params.insert("Compliance", on.into());
+        let run = run_ssm_document(&params, "http://127.0.0.1:9");
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        seen.push(std::fs::read_to_string(&args).unwrap());
+    }
+    assert!(seen[0].lines().any(|a| a == "--ssm-compliance"), "{}", seen[0]);
+    assert_eq!(seen[0].replace("--ssm-compliance\n", ""), seen[1], "only the flag differs");
 }
 
 /// The instance identity document of a fixture instance.
@@ -202,6 +233,7 @@ fn ssm_fleet_flow_end_to_end() {
         let mut p: BTreeMap<&str, String> = BTreeMap::new();
         p.insert("Binary", env!("CARGO_BIN_EXE_rolecall").to_string());
         p.insert("Inventory", "false".into());
+        p.insert("Compliance", "false".into());
         p.insert("MaxSeconds", "60".into());
         p.insert("Mode", "report".into());
         p.insert("Output", output.display().to_string());

@@ -118,12 +118,12 @@ fn golden_output_of_every_format() {
     assert_golden("host.inventory.json", &normalize(&inventory, &t, &server));
 }
 
-fn validator(schema_path: &Path) -> jsonschema::Validator {
+pub fn validator(schema_path: &Path) -> jsonschema::Validator {
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
     jsonschema::validator_for(&schema).expect("a valid schema")
 }
 
-fn assert_valid(v: &jsonschema::Validator, doc: &Value, what: &str) {
+pub fn assert_valid(v: &jsonschema::Validator, doc: &Value, what: &str) {
     let errors: Vec<String> = v.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).take(10).collect();
     assert!(errors.is_empty(), "{what} does not validate:\n{}", errors.join("\n"));
 }
