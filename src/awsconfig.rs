@@ -347,8 +347,19 @@ pub fn parse_rust(text: &str) -> Result<Sections, ParseError> {
                 return Err(err("a continuation line outside a property"));
             };
             let value = sections[c].1.get_mut(p).expect("the property exists");
+            let line = line.trim_matches([' ', '\t']);
+            // Under a property defined empty, each line is a sub-property: `name = value`.
+            if value.is_empty() || value.starts_with('\n') {
+                match line.split_once('=') {
+                    None => return Err(err("expected an '=' sign defining a sub-property")),
+                    Some((name, _)) if name.trim_matches([' ', '\t']).is_empty() => {
+                        return Err(err("a sub-property without a name"));
+                    }
+                    Some(_) => {}
+                }
+            }
             value.push('\n');
-            value.push_str(line.trim_matches([' ', '\t']));
+            value.push_str(line);
         } else {
             let Some(c) = current else { return Err(err("a property before any profile definition")) };
             let (k, v) = rust_prepare_line(line, true).split_once('=').ok_or_else(|| err("expected an '=' sign"))?;
@@ -464,7 +475,7 @@ impl SdkProfiles {
                 (Some(p), s) if p == "sso-session" && rust_identifier(&s) => out.sso_sessions.entry(s).or_default(),
                 _ => continue,
             };
-            target.extend(opts.clone());
+            target.extend(valid_properties(opts));
         }
         for (name, opts) in credentials {
             let (None, s) = split(name) else { continue };
@@ -474,7 +485,7 @@ impl SdkProfiles {
             if opts.contains_key("aws_access_key_id") {
                 out.keys_from_credentials.insert(s.clone());
             }
-            out.profiles.entry(s).or_default().extend(opts.clone());
+            out.profiles.entry(s).or_default().extend(valid_properties(opts));
         }
         out
     }
@@ -507,6 +518,11 @@ impl SdkProfiles {
 }
 
 /// aws-runtime's `validate_identifier`: letters, digits and `-/_.%@:+`.
+/// The properties aws-runtime keeps: those whose names are identifiers.
+fn valid_properties(opts: &Options) -> impl Iterator<Item = (String, String)> + '_ {
+    opts.iter().filter(|(k, _)| rust_identifier(k)).map(|(k, v)| (k.clone(), v.clone()))
+}
+
 fn rust_identifier(s: &str) -> bool {
     s.chars().all(|c| c.is_ascii_alphanumeric() || "-/_.%@:+".contains(c))
 }

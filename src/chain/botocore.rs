@@ -137,8 +137,13 @@ pub(super) fn resolve(ctx: &Context) -> (Source, String) {
             }
         }
     }
-    // 11. Container credentials.
+    // 11. Container credentials, from a loopback or container address only
+    // (`ContainerMetadataFetcher._validate_allowed_url` raises ValueError).
     if let Some(uri) = container_uri(ctx) {
+        if !container_host_allowed(&uri) {
+            let error = format!("ValueError: unsupported host in the container credentials URI {uri}");
+            return (Source::Error { error }, profile);
+        }
         return (Source::Container { uri }, profile);
     }
     // 12. The instance role.
@@ -288,5 +293,20 @@ fn botocore_assume_role(
 fn no_source_credentials(cs: &str, profile: &str) -> Source {
     Source::Error {
         error: format!("CredentialRetrievalError: no credentials from credential_source {cs} of profile {profile}"),
+    }
+}
+
+/// botocore's hosts for container credentials: a loopback address, or one
+/// the ECS and EKS agents listen on.
+fn container_host_allowed(uri: &str) -> bool {
+    let Some(host) = reqwest::Url::parse(uri).ok().and_then(|u| u.host_str().map(str::to_string)) else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => {
+            ip.is_loopback() || ["169.254.170.2", "169.254.170.23", "fd00:ec2::23"].contains(&ip.to_string().as_str())
+        }
+        Err(_) => matches!(host, "localhost" | "localhost.localdomain"),
     }
 }

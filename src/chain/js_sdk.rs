@@ -12,7 +12,7 @@ use crate::awsconfig::Options;
 pub(super) fn resolve(ctx: &Context) -> (Source, String) {
     let named = ctx.var("AWS_PROFILE").filter(|p| !p.is_empty());
     let profile = named.unwrap_or("default").to_string();
-    if let Some(key_id) = env_keys(ctx).filter(|_| named.is_none()) {
+    if let Some(key_id) = env_keys(ctx, Sdk::JavaScriptV3).filter(|_| named.is_none()) {
         return (Source::Environment { key_id }, profile);
     }
     let files = match load_sdk_files(ctx, Sdk::JavaScriptV3) {

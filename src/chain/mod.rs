@@ -356,6 +356,12 @@ pub fn resolve(ctx: &Context, sdk: Sdk) -> Resolution {
     Resolution { sdk, method: source.method(), shadowing: source.shadowing(), source, profile }
 }
 
+/// The Rust SDK's profile provider on its own, without the rest of the
+/// chain: what AWS's published profile-provider tests exercise.
+pub fn rust_profile_provider(ctx: &Context) -> Source {
+    rust_sdk::profile_provider(ctx).redacted()
+}
+
 fn imds_disabled(ctx: &Context, sdk: Sdk) -> bool {
     match ctx.var("AWS_EC2_METADATA_DISABLED") {
         Some(v) if sdk == Sdk::JavaScriptV3 => v != "false",

@@ -10,13 +10,20 @@ use crate::awsconfig::Options;
 /// `AWS_PROFILE` names the profile; HOME alone locates the files.
 pub(super) fn resolve(ctx: &Context) -> (Source, String) {
     let profile = ctx.var("AWS_PROFILE").filter(|p| !p.is_empty()).unwrap_or("default").to_string();
-    if let Some(key_id) = env_keys(ctx) {
+    if let Some(key_id) = env_keys(ctx, Sdk::Rust) {
         return (Source::Environment { key_id }, profile);
     }
     if let Some(source) = rust_profile(ctx, &profile) {
         return (source, profile);
     }
     (remote_sources(ctx, Sdk::Rust, true), profile)
+}
+
+/// The profile provider alone (`ProfileFileCredentialsProvider`), as AWS's
+/// profile-provider test data runs it.
+pub(super) fn profile_provider(ctx: &Context) -> Source {
+    let profile = ctx.var("AWS_PROFILE").filter(|p| !p.is_empty()).unwrap_or("default").to_string();
+    rust_profile(ctx, &profile).unwrap_or(Source::NoCredentials)
 }
 
 /// Why the Rust SDK's profile provider yields nothing.
@@ -49,6 +56,8 @@ fn rust_profile(ctx: &Context, selected: &str) -> Option<Source> {
     let mut visited: Vec<String> = Vec::new();
     let mut roles: Vec<(String, String)> = Vec::new();
     let base = loop {
+        // A missing profile, selected or source: the provider is not loaded
+        // and the chain goes on (as the SDK itself does; tests/cli/chain_oracle.rs).
         let p = set.get(&name)?;
         if visited.contains(&name) {
             return Some(Source::Error { error: format!("CredentialLoop: profile {name} is visited twice") });
@@ -113,15 +122,19 @@ fn rust_base(ctx: &Context, files: &SdkFiles, name: &str, p: &Options) -> Result
     }
     if SSO_OPTIONS.iter().any(|k| p.contains_key(*k)) {
         let (mut region, mut start_url) = (p.get("sso_region"), p.get("sso_start_url"));
-        if let Some(session) = p.get("sso_session") {
+        let session = p.get("sso_session");
+        if let Some(session) = session {
             if start_url.is_some() || region.is_some() {
                 return Err(invalid("sso_start_url and sso_region belong in the sso-session"));
             }
             let s = files.profiles.sso_sessions.get(session).ok_or_else(|| invalid("its sso-session is missing"))?;
             (region, start_url) = (s.get("sso_region"), s.get("sso_start_url"));
         }
-        if p.contains_key("sso_account_id") != p.contains_key("sso_role_name") {
-            return Err(invalid("sso_account_id and sso_role_name go together"));
+        match (p.contains_key("sso_account_id"), p.contains_key("sso_role_name")) {
+            // A token-only profile (for bearer-token services): no credentials here.
+            (false, false) if session.is_some() => return Err(RustMiss::NotLoaded),
+            (true, false) | (false, true) => return Err(invalid("sso_account_id and sso_role_name go together")),
+            _ => {}
         }
         if region.is_none() || start_url.is_none() {
             return Err(RustMiss::NotLoaded);

@@ -68,12 +68,17 @@ pub(super) fn load_sdk_files(ctx: &Context, sdk: Sdk) -> Result<SdkFiles, String
 }
 
 /// Both environment keys, set and not empty (the Rust and JS SDKs skip
-/// partial ones).
-pub(super) fn env_keys(ctx: &Context) -> Option<Option<KeyId>> {
-    match (ctx.var("AWS_ACCESS_KEY_ID"), ctx.var("AWS_SECRET_ACCESS_KEY")) {
-        (Some(id), Some(s)) if !id.is_empty() && !s.is_empty() => Some(KeyId::parse(id.as_bytes())),
-        _ => None,
-    }
+/// partial ones). The Rust SDK trims each value (a blank one is unset) and
+/// takes `SECRET_ACCESS_KEY` when `AWS_SECRET_ACCESS_KEY` is unset or blank;
+/// the JS SDK takes any non-empty value as it is.
+pub(super) fn env_keys(ctx: &Context, sdk: Sdk) -> Option<Option<KeyId>> {
+    let get = |name: &str| {
+        let v = ctx.var(name)?;
+        Some(if sdk == Sdk::Rust { v.trim() } else { v }).filter(|v| !v.is_empty())
+    };
+    let id = get("AWS_ACCESS_KEY_ID")?;
+    get("AWS_SECRET_ACCESS_KEY").or_else(|| get("SECRET_ACCESS_KEY").filter(|_| sdk == Sdk::Rust))?;
+    Some(KeyId::parse(id.as_bytes()))
 }
 
 /// The chain's last links in the Rust and JS SDKs: web identity from the
@@ -84,6 +89,10 @@ pub(super) fn remote_sources(ctx: &Context, sdk: Sdk, v1_disabled: bool) -> Sour
         return Source::WebIdentity { role_arn: role_arn.into(), token_file: token_file.into() };
     }
     if let Some(uri) = container_uri(ctx) {
+        // Both SDKs refuse a full URI without a host, and the chain stops there.
+        if reqwest::Url::parse(&uri).ok().and_then(|u| u.host_str().map(str::len)).unwrap_or(0) == 0 {
+            return Source::Error { error: format!("the container credentials URI {uri} names no host") };
+        }
         return Source::Container { uri };
     }
     instance_role(ctx, sdk, v1_disabled)
@@ -97,7 +106,7 @@ pub(super) fn named_source(ctx: &Context, sdk: Sdk, name: &str, v1_disabled: boo
         .into_iter()
         .find(|c| *c == name || (sdk == Sdk::Rust && c.eq_ignore_ascii_case(name)))?;
     Some(match canonical {
-        "Environment" => env_keys(ctx).map_or_else(unavailable, |key_id| Source::Environment { key_id }),
+        "Environment" => env_keys(ctx, sdk).map_or_else(unavailable, |key_id| Source::Environment { key_id }),
         "Ec2InstanceMetadata" => match instance_role(ctx, sdk, v1_disabled) {
             Source::InstanceRole => Source::InstanceRole,
             _ => unavailable(),

@@ -136,6 +136,20 @@ fn scenarios() -> Vec<Scenario> {
             .file("token", "eyJhbGciOi.test.token")
             .file(config, "[default]\nweb_identity_token_file = {T}/token\nrole_arn = arn:aws:iam::123456789012:role/web\n"),
         sc("container credentials endpoint", "container-role").env("AWS_CONTAINER_CREDENTIALS_FULL_URI", "{IMDS}{CONTAINER}"),
+        // Where the SDKs part ways (AWS's aws-config test data, tests/cli/aws_test_data.rs):
+        // the Rust SDK trims blank keys away and falls back to SECRET_ACCESS_KEY.
+        sc("blank environment keys", "env")
+            .env("AWS_ACCESS_KEY_ID", " ")
+            .env("AWS_SECRET_ACCESS_KEY", " ")
+            .file(creds, format!("[default]\n{}", keys(ID, SECRET))),
+        sc("SECRET_ACCESS_KEY without the AWS_ prefix", "error:PartialCredentialsError")
+            .env("AWS_ACCESS_KEY_ID", ID)
+            .env("SECRET_ACCESS_KEY", SECRET),
+        sc("token-only SSO profile (an sso-session, no account or role)", "iam-role").file(
+            config,
+            "[default]\nsso_session = dev\n[sso-session dev]\nsso_region = us-east-1\nsso_start_url = https://d-abc123.awsapps.com/start\n",
+        ),
+        sc("container full URI without a host", "error:ValueError").env("AWS_CONTAINER_CREDENTIALS_FULL_URI", "/credentials"),
         sc("legacy AWS_CREDENTIAL_FILE", "ec2-credentials-file")
             .env("AWS_CREDENTIAL_FILE", "{T}/legacy")
             .file("legacy", format!("AWSAccessKeyId={ID}\nAWSSecretKey={SECRET}\n")),

@@ -1,6 +1,7 @@
 //! Integration tests: each builds a tree, runs the binary, and checks what
 //! it printed, as a user would.
 
+mod aws_test_data;
 mod chain_oracle;
 mod compliance;
 mod core;
