@@ -33,11 +33,16 @@ impl Client {
     /// `endpoint` is a URL (`https://sts.us-east-1.amazonaws.com`, or a test
     /// server); `region` and `service` are what requests are signed for.
     pub fn new(endpoint: &str, region: &str, service: &'static str) -> Result<Client> {
+        Client::with_timeout(endpoint, region, service, Duration::from_secs(5))
+    }
+
+    /// The same, with at most `timeout` for each request, connecting included.
+    pub fn with_timeout(endpoint: &str, region: &str, service: &'static str, timeout: Duration) -> Result<Client> {
         // In case this runs outside `rolecall::run`: a second install is a no-op.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::blocking::Client::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(5))
+            .connect_timeout(timeout.min(Duration::from_secs(3)))
+            .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("rolecall/", env!("CARGO_PKG_VERSION")))
             .build()

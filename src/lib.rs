@@ -107,7 +107,7 @@ fn scan(args: &ScanArgs) -> Result<Outcome> {
     let settings = Settings::from_args(args)?;
     let mut report = run_scan(&settings)?;
     if let Some(endpoint) = &settings.ssm_compliance {
-        report.ssm_compliance = Some(report::compliance::put(&report, endpoint.as_deref()));
+        report.ssm_compliance = Some(report::compliance::put(&report, endpoint.as_deref(), settings.scan.deadline));
     }
     // Every destination first, stdout last: a format that cannot be
     // written (ASFF without an instance identity) fails before anything is printed.

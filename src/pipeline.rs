@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use crate::chain::{self, Context, InstanceRole, Runtime, Subject, SubjectChain, loadable};
+use crate::chain::{self, Context, Detected, InstanceRole, Runtime, Subject, SubjectChain, loadable};
 use crate::coverage::{Coverage, GapReason};
 use crate::credential::{KeyId, Secret};
 use crate::environ::Environ;
@@ -346,7 +346,7 @@ fn sdk_view(
     let instance = InstanceRole::from_probe(&imds.role, imds.state);
     let homes: BTreeMap<String, PathBuf> = users.iter().map(|u| (u.name.clone(), u.home.clone())).collect();
     let home_of = |uid: u32| users.iter().find(|u| u.uid == uid).map(|u| u.home.as_path());
-    let mut runtimes: BTreeMap<String, Runtime> = BTreeMap::new();
+    let mut runtimes: BTreeMap<String, Detected> = BTreeMap::new();
     let mut view = SdkView { chains: Vec::new(), loaded: Vec::new(), unresolved: 0 };
     // Processes that read the same files the same way (a service's workers,
     // forks) get one resolution: keyed by what the chain depends on.
@@ -388,9 +388,10 @@ fn sdk_view(
         let ctx = Context { env: &p.environ, passwd_home, homes: &homes, cwd: p.cwd.as_deref(), files, instance, argv };
         let runtime = || {
             let exe = p.info.exe.clone().unwrap_or_default();
-            *runtimes
+            runtimes
                 .entry(exe.clone())
                 .or_insert_with(|| Runtime::of_executable(Path::new(&exe), p.exe_path.as_deref()))
+                .clone()
         };
         let report = chain::report(&ctx, runtime);
         let mut loaded = Vec::new();
@@ -427,7 +428,7 @@ fn sdk_view(
         let ctx = Context { env: &env, passwd_home: home, homes: &homes, cwd: home, files, instance, argv: None };
         if login {
             let subject = Subject::User { name: u.name.clone(), uid: u.uid, home: escape::path(&u.home) };
-            view.chains.push(SubjectChain { subject, chain: chain::report(&ctx, || Runtime::Unknown) });
+            view.chains.push(SubjectChain { subject, chain: chain::report(&ctx, Detected::unknown) });
         }
         loaded_from_files(&ctx, Some(root), &mut view.loaded);
     }

@@ -5,6 +5,7 @@
 mod botocore;
 mod js_sdk;
 pub mod loadable;
+mod runtime;
 mod rust_sdk;
 mod sdk_common;
 
@@ -19,6 +20,7 @@ use crate::credential::{self, KeyId};
 use crate::environ::Environ;
 use crate::hostfs::Files;
 use crate::imds::{ImdsState, RoleStatus};
+pub use runtime::{Detected, Runtime, SdkModule};
 
 /// Where the SDK gets its credentials.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -407,75 +409,23 @@ fn container_uri(ctx: &Context) -> Option<String> {
     ctx.var("AWS_CONTAINER_CREDENTIALS_FULL_URI").map(str::to_string)
 }
 
-/// The runtime of a process, as far as its executable tells.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Runtime {
-    Python,
-    Node,
-    Java,
-    Go,
-    Rust,
-    Unknown,
-}
-
-impl Runtime {
-    /// The SDK this runtime most likely uses, when it is one that is modelled.
-    pub fn sdk(self) -> Option<Sdk> {
-        match self {
-            Runtime::Python => Some(Sdk::Botocore),
-            Runtime::Node => Some(Sdk::JavaScriptV3),
-            Runtime::Rust => Some(Sdk::Rust),
-            _ => None,
-        }
-    }
-
-    /// Guesses from the executable's name, then (for native binaries) from
-    /// markers the Go and Rust toolchains leave in the first 8 MiB of
-    /// `image`, the process's `/proc/<pid>/exe`.
-    pub fn of_executable(exe: &Path, image: Option<&Path>) -> Runtime {
-        let name = exe.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
-        if name.starts_with("python") || name.starts_with("pypy") || name == "aws" {
-            return Runtime::Python;
-        }
-        if name == "node" || name == "nodejs" || name == "bun" || name == "deno" {
-            return Runtime::Node;
-        }
-        if name == "java" {
-            return Runtime::Java;
-        }
-        let Some(image) = image else { return Runtime::Unknown };
-        let Ok(opened) = crate::hostfs::open_process_exe(image) else { return Runtime::Unknown };
-        let mut head = Vec::new();
-        use std::io::Read;
-        if opened.file.take(8 << 20).read_to_end(&mut head).is_err() || !head.starts_with(b"\x7fELF") {
-            return Runtime::Unknown;
-        }
-        if memchr::memmem::find(&head, b"\xff Go buildinf:").is_some()
-            || memchr::memmem::find(&head, b".go.buildinfo").is_some()
-        {
-            Runtime::Go
-        } else if memchr::memmem::find(&head, b"/rustc/").is_some() {
-            Runtime::Rust
-        } else {
-            Runtime::Unknown
-        }
-    }
-}
-
 /// A subject's resolution: the answer of its runtime's SDK (botocore when
 /// the runtime is unknown or not modelled), and every other modelled SDK
 /// that would answer differently.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ChainReport {
     pub runtime: Runtime,
+    /// For a Go binary: the AWS SDK modules its build information names,
+    /// with their versions (empty when it names none or does not say).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sdk_modules: Vec<SdkModule>,
     pub resolution: Resolution,
     pub other_sdks: Vec<Resolution>,
 }
 
 /// Resolves the chain for every modelled SDK. The runtime is only worked
 /// out (which may read the executable) when the SDKs disagree.
-pub fn report(ctx: &Context, runtime: impl FnOnce() -> Runtime) -> ChainReport {
+pub fn report(ctx: &Context, runtime: impl FnOnce() -> Detected) -> ChainReport {
     let mut all: Vec<Resolution> =
         [Sdk::Botocore, Sdk::Rust, Sdk::JavaScriptV3].into_iter().map(|s| resolve(ctx, s)).collect();
     if let Some(source) = java_system_properties(ctx) {
@@ -483,7 +433,7 @@ pub fn report(ctx: &Context, runtime: impl FnOnce() -> Runtime) -> ChainReport {
         all.push(Resolution { sdk: Sdk::Java, source, method, shadowing, profile: String::new() });
     }
     let agree = all.iter().all(|r| r.source == all[0].source);
-    let runtime = if agree { Runtime::Unknown } else { runtime() };
+    let Detected { runtime, sdk_modules } = if agree { Detected::unknown() } else { runtime() };
     let primary = match runtime {
         Runtime::Java if all.iter().any(|r| r.sdk == Sdk::Java) => Sdk::Java,
         r => r.sdk().unwrap_or(Sdk::Botocore),
@@ -491,7 +441,7 @@ pub fn report(ctx: &Context, runtime: impl FnOnce() -> Runtime) -> ChainReport {
     let (mine, others): (Vec<Resolution>, Vec<Resolution>) = all.into_iter().partition(|r| r.sdk == primary);
     let resolution = mine.into_iter().next().expect("every SDK is resolved");
     let other_sdks = others.into_iter().filter(|r| r.source != resolution.source).collect();
-    ChainReport { runtime, resolution, other_sdks }
+    ChainReport { runtime, sdk_modules, resolution, other_sdks }
 }
 
 /// The Java SDKs' system properties, when the command line sets both the
@@ -548,28 +498,6 @@ pub struct SubjectChain {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn runtime_from_the_name_then_the_image() {
-        let dir = tempfile::tempdir().unwrap();
-        let image = |name: &str, bytes: &[u8]| {
-            let p = dir.path().join(name);
-            std::fs::write(&p, bytes).unwrap();
-            p
-        };
-        let go = image("go", b"\x7fELF\0\0\0padding\xff Go buildinf:\x08\x02");
-        let rust = image("rust", b"\x7fELF\0\0\0/rustc/90b35a6239c3d8bdabc530a6a0816f7ff89a0aaf/library/std/src/rt.rs");
-        let script = image("script", b"#!/bin/sh\n# /rustc/ and \xff Go buildinf: in a script\n");
-        assert_eq!(Runtime::of_executable(Path::new("/usr/bin/python3.11"), None), Runtime::Python);
-        assert_eq!(Runtime::of_executable(Path::new("/usr/local/bin/node"), None), Runtime::Node);
-        assert_eq!(Runtime::of_executable(Path::new("/opt/app/server"), Some(&go)), Runtime::Go);
-        assert_eq!(Runtime::of_executable(Path::new("/opt/app/server"), Some(&rust)), Runtime::Rust);
-        assert_eq!(Runtime::of_executable(Path::new("/opt/app/run"), Some(&script)), Runtime::Unknown, "not ELF");
-        assert_eq!(
-            Runtime::of_executable(Path::new("/opt/app/gone"), Some(&dir.path().join("gone"))),
-            Runtime::Unknown
-        );
-    }
 
     #[test]
     fn expand_vars_like_python() {

@@ -159,8 +159,9 @@ fn is_instance_id(id: &str) -> bool {
 }
 
 /// Sends the report's compliance items to SSM in the instance's region (or
-/// to `endpoint`), signed with the role's credentials from IMDS.
-pub fn put(report: &Report, endpoint: Option<&str>) -> Delivery {
+/// to `endpoint`), signed with the role's credentials from IMDS, within the
+/// run's `deadline` (`--max-seconds`) and at most 5 seconds.
+pub fn put(report: &Report, endpoint: Option<&str>, deadline: Option<std::time::Instant>) -> Delivery {
     let identity = report.imds.identity.as_ref();
     // The region was checked against its documented shape: the host name
     // built from it can only be an SSM endpoint.
@@ -188,7 +189,12 @@ pub fn put(report: &Report, endpoint: Option<&str>) -> Delivery {
     let body = request(report, &instance_id, &execution_id);
     let items = body["Items"].as_array().map_or(0, Vec::len);
     let bytes = serde_json::to_vec(&body).expect("the request serializes");
-    let client = match Client::new(&endpoint, &region, "ssm") {
+    let budget = std::time::Duration::from_secs(5);
+    let timeout = deadline.map_or(budget, |d| d.saturating_duration_since(std::time::Instant::now()).min(budget));
+    if timeout.is_zero() {
+        return failed(&endpoint, items, "--max-seconds was reached before the items were sent".into());
+    }
+    let client = match Client::with_timeout(&endpoint, &region, "ssm", timeout) {
         Ok(c) => c,
         Err(e) => return failed(&endpoint, items, format!("{e:#}")),
     };

@@ -112,7 +112,21 @@ fn write_chains(out: &mut dyn io::Write, paint: &Paint, report: &Report) -> io::
     )?;
     for c in notable.iter().take(50) {
         let r = &c.chain.resolution;
-        let sdk = if c.chain.runtime == Runtime::Unknown { String::new() } else { format!(" [{}]", r.sdk) };
+        let sdk = match c.chain.runtime {
+            Runtime::Unknown => String::new(),
+            // What the binary says of the SDK it was built with (or that it does not say).
+            Runtime::Go => {
+                let modules: Vec<String> =
+                    c.chain.sdk_modules.iter().map(|m| format!("{} {}", m.module, m.version)).collect();
+                let built = if modules.is_empty() {
+                    "its build information names no AWS SDK version".to_string()
+                } else {
+                    format!("built with {}", modules.join(", "))
+                };
+                format!(" [{}; runtime Go, {}]", r.sdk, escape::terminal(&built))
+            }
+            _ => format!(" [{}]", r.sdk),
+        };
         writeln!(
             out,
             "   {}{sdk}: {}",

@@ -233,3 +233,25 @@ fn more_live_keys_than_one_request_carries_are_counted_on_the_verdict_item() {
     assert_eq!(items.len(), 1001, "the verdict and the first 1,000 keys");
     assert_eq!(items[0]["Details"]["ItemsOmitted"], "5");
 }
+
+#[test]
+fn a_compliance_call_that_hangs_ends_with_the_runs_deadline() {
+    let Some(python) = oracle_python() else { return };
+    let imds = Server::start_with_role(Mode::TokenRequired, ROLE_SESSION_KEY, ROLE_SECRET, ROLE_TOKEN);
+    let ssm = Ssm::start(&python, "hang");
+    let t = Tree::new();
+    t.write("etc/hostname", "web-1\n");
+    let mut cmd = rolecall_with_imds(&imds.url());
+    cmd.args(["scan", "--format", "json", "--max-seconds", "2", "--ssm-compliance", "--ssm-endpoint", &ssm.url])
+        .arg("--imds-endpoint")
+        .arg(imds.url())
+        .arg(t.root());
+    // The server holds the request for a minute; the run's deadline (2 s),
+    // not the call's own 5-second cap, ends it.
+    let run = run_with_limit(cmd, Duration::from_secs(30));
+    assert!(run.elapsed < Duration::from_millis(4500), "{:?}", run.elapsed);
+    let r = run.json();
+    assert_eq!(r["ssm_compliance"]["status"], "failed", "{}", run.stderr);
+    assert_eq!(run.code, 0, "a clean tree still passes: {}", run.stderr);
+    assert_eq!(ssm.requests().len(), 1, "the request was sent and never answered");
+}

@@ -204,6 +204,103 @@ fn the_runtime_picks_the_sdk() {
     assert!(running.len() >= 2, "at least Python or Node, and Rust");
 }
 
+/// A copy of /bin/sleep with a `.go.buildinfo` section appended (the
+/// loader reads program headers only, so it still runs), holding Go 1.18+
+/// build information with `modinfo`: what rolecall reads of a Go binary
+/// built with the AWS SDK.
+fn go_binary(dir: &Tree, modinfo: &str) -> std::path::PathBuf {
+    let mut elf = std::fs::read("/bin/sleep").unwrap();
+    let le16 = |b: &[u8], i: usize| u16::from_le_bytes(b[i..i + 2].try_into().unwrap()) as usize;
+    let le64 = |b: &[u8], i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap()) as usize;
+    assert!(elf.starts_with(b"\x7fELF\x02\x01"), "/bin/sleep is a little-endian ELF64 here");
+    let (shoff, shnum, shstrndx) = (le64(&elf, 0x28), le16(&elf, 0x3c), le16(&elf, 0x3e));
+    let mut headers = elf[shoff..shoff + 64 * shnum].to_vec();
+    let names_header = 64 * shstrndx;
+    let (names_at, names_len) = (le64(&headers, names_header + 24), le64(&headers, names_header + 32));
+    let mut names = elf[names_at..names_at + names_len].to_vec();
+    let name_at = names.len() as u32;
+    names.extend_from_slice(b".go.buildinfo\0");
+    // The build information: magic, pointer size, flags (2: strings inline), then two varint-prefixed strings.
+    let mut info = b"\xff Go buildinf:\x08\x02".to_vec();
+    info.resize(32, 0);
+    for text in ["go1.22.5", modinfo] {
+        assert!(text.len() < 1 << 14);
+        let n = text.len();
+        info.extend(if n < 0x80 { vec![n as u8] } else { vec![(n & 0x7f) as u8 | 0x80, (n >> 7) as u8] });
+        info.extend_from_slice(text.as_bytes());
+    }
+    let append = |bytes: &[u8], elf: &mut Vec<u8>| {
+        elf.resize(elf.len().div_ceil(16) * 16, 0);
+        let at = elf.len();
+        elf.extend_from_slice(bytes);
+        at
+    };
+    let info_at = append(&info, &mut elf);
+    let new_names_at = append(&names, &mut elf);
+    headers[names_header + 24..names_header + 32].copy_from_slice(&(new_names_at as u64).to_le_bytes());
+    headers[names_header + 32..names_header + 40].copy_from_slice(&(names.len() as u64).to_le_bytes());
+    let mut section = vec![0u8; 64];
+    section[0..4].copy_from_slice(&name_at.to_le_bytes());
+    section[4..8].copy_from_slice(&1u32.to_le_bytes()); // SHT_PROGBITS
+    section[24..32].copy_from_slice(&(info_at as u64).to_le_bytes());
+    section[32..40].copy_from_slice(&(info.len() as u64).to_le_bytes());
+    headers.extend(section);
+    let table_at = append(&headers, &mut elf);
+    elf[0x28..0x30].copy_from_slice(&(table_at as u64).to_le_bytes());
+    elf[0x3c..0x3e].copy_from_slice(&((shnum + 1) as u16).to_le_bytes());
+    let path = dir.write("bin/go-server", elf);
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    path
+}
+
+/// A Go process whose SDKs disagree: its chain says it runs Go and names
+/// the AWS SDK modules and versions it was built with, or says the binary
+/// does not tell.
+#[test]
+fn a_go_process_names_the_aws_sdk_it_was_built_with() {
+    let t = Tree::new();
+    let modinfo = "path\texample.com/orders\nmod\texample.com/orders\t(devel)\t\n\
+        dep\tgithub.com/aws/aws-sdk-go-v2\tv1.30.3\th1:x=\n\
+        dep\tgithub.com/aws/aws-sdk-go-v2/config\tv1.27.27\th1:y=\n\
+        dep\tgithub.com/aws/aws-sdk-go-v2/service/s3\tv1.58.2\th1:z=\n";
+    let with_sdk = go_binary(&t, modinfo);
+    let bare = Tree::new();
+    let without = go_binary(&bare, "");
+    // An ID without its secret: botocore fails, the Rust and JS SDKs go on.
+    let env = [("AWS_ACCESS_KEY_ID", "AKIAJ7ZXQ4YTWB6NHSRE"), ("HOME", "/nonexistent")];
+    let (a, b) = (spawn_with(&with_sdk, &["300"], &env), spawn_with(&without, &["300"], &env));
+    let report = scan_processes(&[]);
+    let c = chain_of(&report, a.0.id());
+    assert_eq!(c["runtime"], "go", "{c}");
+    assert_eq!(
+        c["sdk_modules"],
+        serde_json::json!([
+            { "module": "github.com/aws/aws-sdk-go-v2", "version": "v1.30.3" },
+            { "module": "github.com/aws/aws-sdk-go-v2/config", "version": "v1.27.27" },
+        ])
+    );
+    let c = chain_of(&report, b.0.id());
+    assert_eq!(c["runtime"], "go");
+    assert!(c.get("sdk_modules").is_none(), "{c}");
+    // Text says both.
+    let mut cmd = rolecall();
+    cmd.args(["scan", "--no-imds", "--sources", "processes"]);
+    let text = run_with_limit(cmd, Duration::from_secs(60)).stdout;
+    // The chain's own line (the findings' lines name the pid too).
+    let line = |pid: u32| {
+        text.lines().find(|l| l.trim_start().starts_with(&format!("pid {pid} ("))).unwrap_or_default().to_string()
+    };
+    assert!(
+        line(a.0.id()).contains("[botocore (Python, AWS CLI); runtime Go, built with github.com/aws/aws-sdk-go-v2 v1.30.3, github.com/aws/aws-sdk-go-v2/config v1.27.27]"),
+        "{text}"
+    );
+    assert!(
+        line(b.0.id())
+            .contains("[botocore (Python, AWS CLI); runtime Go, its build information names no AWS SDK version]"),
+        "{text}"
+    );
+}
+
 #[test]
 fn credential_process_is_named_never_run() {
     let t = Tree::new();

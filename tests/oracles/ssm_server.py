@@ -13,7 +13,8 @@ Each POST is checked the way SSM would, with botocore as the reference:
 usage: ssm_server.py MODE LOG
   MODE accept: answers 200 {} when both checks pass, 403 (signature) or
        400 (body) otherwise, as SSM does;
-  MODE refuse: answers 403 AccessDeniedException whatever the request.
+  MODE refuse: answers 403 AccessDeniedException whatever the request;
+  MODE hang: logs the request, then answers nothing for 60 seconds.
   LOG gets one JSON line per request: target, signature_ok, errors, body.
 Prints the port it listens on, then serves until killed.
 """
@@ -23,7 +24,7 @@ import json
 import os
 import re
 import sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import botocore.session
 from botocore.auth import SigV4Auth
@@ -118,6 +119,10 @@ class Handler(BaseHTTPRequestHandler):
             errors.append(f"unreadable request: {e}")
         with open(LOG, "a") as log:
             log.write(json.dumps({"target": target, "signature_ok": signature_ok, "errors": errors, "body": params}) + "\n")
+        if MODE == "hang":
+            import time
+            time.sleep(60)
+            return
         if MODE == "refuse":
             status, answer = 403, {"__type": "AccessDeniedException", "message": "not authorized to perform: ssm:PutComplianceItems"}
         elif not signature_ok:
@@ -137,6 +142,6 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-server = HTTPServer(("127.0.0.1", 0), Handler)
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 print(server.server_address[1], flush=True)
 server.serve_forever()
