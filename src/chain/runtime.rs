@@ -1,7 +1,8 @@
 //! Which runtime a process runs, from its executable: the interpreter's
-//! name, else the markers native toolchains leave in the image, and for Go
-//! the build information section, which names the AWS SDK modules (and
-//! their versions) the binary was built with. Every read is bounded.
+//! name, a JVM's library in its memory map, else the markers native
+//! toolchains leave in the image, and for Go the build information section,
+//! which names the AWS SDK modules (and versions) it was built with. Every
+//! read is bounded.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -78,6 +79,9 @@ impl Runtime {
             return Detected::of(Runtime::Java);
         }
         let Some(image) = image else { return Detected::of(Runtime::Unknown) };
+        if maps_libjvm(image) {
+            return Detected::of(Runtime::Java);
+        }
         let Ok(opened) = crate::hostfs::open_process_exe(image) else { return Detected::of(Runtime::Unknown) };
         // With section headers, Go's own section says it (a string in some
         // other binary's data does not); without them, the markers do.
@@ -107,6 +111,24 @@ impl Runtime {
             _ => None,
         }
     }
+}
+
+/// Bytes of a process's memory map read for a JVM's library.
+const MAX_MAPS: u64 = 1 << 20;
+
+/// Whether the process whose `/proc/<pid>/exe` is `image` has `libjvm.so`
+/// mapped: a JVM, whatever its launcher is called (at most 1 MiB of
+/// `/proc/<pid>/maps` is read; a process that hides it past that is of
+/// unknown runtime, and every SDK that differs is shown).
+fn maps_libjvm(image: &Path) -> bool {
+    use std::io::Read;
+    if image.file_name().is_none_or(|n| n != "exe") {
+        return false;
+    }
+    let Some(maps) = image.parent().map(|d| d.join("maps")) else { return false };
+    let mut text = Vec::new();
+    let read = File::open(&maps).and_then(|f| f.take(MAX_MAPS).read_to_end(&mut text));
+    read.is_ok() && text.split(|&b| b == b'\n').any(|line| line.ends_with(b"/libjvm.so"))
 }
 
 fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> Option<()> {

@@ -301,6 +301,33 @@ fn a_go_process_names_the_aws_sdk_it_was_built_with() {
     );
 }
 
+/// A JVM under a launcher of another name (the JDK's `rmiregistry`, which
+/// runs until it is stopped) is known by the `libjvm.so` it maps.
+#[test]
+fn a_jvm_under_any_launcher_name_is_java() {
+    let java = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("java"))
+        .find(|p| p.is_file())
+        .and_then(|p| std::fs::canonicalize(p).ok());
+    let Some(launcher) = java.map(|j| j.with_file_name("rmiregistry")).filter(|l| l.is_file()) else {
+        eprintln!("SKIPPED: no JDK with rmiregistry on PATH");
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let env = [("AWS_ACCESS_KEY_ID", "AKIAJ7ZXQ4YTWB6NHSRE"), ("HOME", "/nonexistent")];
+    let jvm = spawn_with(&launcher, &[&port], &env);
+    let maps = format!("/proc/{}/maps", jvm.0.id());
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(&maps).unwrap_or_default().contains("/libjvm.so") {
+        assert!(start.elapsed() < Duration::from_secs(20), "the JVM did not load libjvm.so");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let c = chain_of(&scan_processes(&[]), jvm.0.id());
+    assert_eq!(c["runtime"], "java", "{c}");
+}
+
 #[test]
 fn credential_process_is_named_never_run() {
     let t = Tree::new();
