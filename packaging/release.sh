@@ -30,12 +30,14 @@ export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld
 export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C target-feature=+crt-static"
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C target-feature=+crt-static"
 
-# A fixture host with one key: every binary must find it (exit 1).
+# A fixture host with one key: every binary must find it (exit 1). The pair
+# is made up: the key ID encodes account 123456789012 (the documentation
+# account), the secret is random, and neither ever leaves this machine.
 fixture=$(mktemp -d)
 trap 'rm -rf "$fixture"' EXIT
 mkdir -p "$fixture/etc" "$fixture/opt/app"
 echo 'root:x:0:0:root:/root:/bin/sh' > "$fixture/etc/passwd"
-printf 'AWS_ACCESS_KEY_ID=AKIA2OGYBAH6STMMNXNN\nAWS_SECRET_ACCESS_KEY=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\n' > "$fixture/opt/app/.env"
+printf 'AWS_ACCESS_KEY_ID=AKIARZPUZDIKJVNFUETZ\nAWS_SECRET_ACCESS_KEY=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\n' > "$fixture/opt/app/.env"
 
 for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
   arch=${target%%-*}
@@ -52,7 +54,7 @@ for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
   "${run[@]}" "$bin" scan --root "$fixture" --no-imds --summary >"$out/fixture-$target.txt"
   code=$?
   set -e
-  [ "$code" = 1 ] && grep -q AKIA2OGYBAH6STMMNXNN "$out/fixture-$target.txt" || { echo "$target: fixture scan exited $code" >&2; cat "$out/fixture-$target.txt" >&2; exit 1; }
+  [ "$code" = 1 ] && grep -q AKIARZPUZDIKJVNFUETZ "$out/fixture-$target.txt" || { echo "$target: fixture scan exited $code" >&2; cat "$out/fixture-$target.txt" >&2; exit 1; }
   bash packaging/packages.sh --target "$target" "$out"
   printf '%-28s %s, %s bytes, fixture scan exit %s\n' "$target" "$version" "$(stat -c %s "$bin")" "$code"
 done
