@@ -517,12 +517,12 @@ impl SdkProfiles {
     }
 }
 
-/// aws-runtime's `validate_identifier`: letters, digits and `-/_.%@:+`.
 /// The properties aws-runtime keeps: those whose names are identifiers.
 fn valid_properties(opts: &Options) -> impl Iterator<Item = (String, String)> + '_ {
     opts.iter().filter(|(k, _)| rust_identifier(k)).map(|(k, v)| (k.clone(), v.clone()))
 }
 
+/// aws-runtime's `validate_identifier`: letters, digits and `-/_.%@:+`.
 fn rust_identifier(s: &str) -> bool {
     s.chars().all(|c| c.is_ascii_alphanumeric() || "-/_.%@:+".contains(c))
 }

@@ -235,22 +235,26 @@ fn go_sdk_modules(info: &[u8]) -> Vec<SdkModule> {
     let Some((_go_version, rest)) = prefixed(&info[32..]) else { return out };
     let Some((modinfo, _)) = prefixed(rest) else { return out };
     let text = String::from_utf8_lossy(modinfo);
-    let mut last_was_aws = false;
+    // The entry the last `dep` line was, if an AWS module: one entry per
+    // module (at most four), however many lines a binary repeats.
+    let mut current: Option<usize> = None;
     for line in text.lines() {
         let fields: Vec<&str> = line.split('\t').collect();
         match fields.as_slice() {
-            ["dep", path, version, ..] => {
-                last_was_aws = AWS_MODULES.contains(path);
-                if last_was_aws {
-                    out.push(SdkModule { module: clean(path), version: clean(version) });
+            ["dep", path, version, ..] if AWS_MODULES.contains(path) => {
+                let i = out.iter().position(|m| m.module == *path).unwrap_or_else(|| {
+                    out.push(SdkModule { module: clean(path), version: String::new() });
+                    out.len() - 1
+                });
+                out[i].version = clean(version);
+                current = Some(i);
+            }
+            ["=>", _path, version, ..] => {
+                if let Some(i) = current {
+                    out[i].version = clean(version);
                 }
             }
-            ["=>", _path, version, ..] if last_was_aws => {
-                if let Some(m) = out.last_mut() {
-                    m.version = clean(version);
-                }
-            }
-            _ => last_was_aws = false,
+            _ => current = None,
         }
     }
     out
@@ -384,6 +388,9 @@ mod tests {
         assert_eq!(uvarint(&[0xff; 12]), None);
         assert_eq!(prefixed(&[5, b'a']), None);
         assert!(go_sdk_modules(b"\xff Go buildinf:\x08\x02").is_empty());
+        // A module named again and again is one entry.
+        let repeated = "dep\tgithub.com/aws/aws-sdk-go\tv1.0.0\n".repeat(10_000);
+        assert_eq!(go_sdk_modules(&buildinfo(&repeated)).len(), 1);
     }
 
     #[test]
