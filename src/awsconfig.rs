@@ -374,6 +374,98 @@ pub fn parse_rust(text: &str) -> Result<Sections, ParseError> {
     Ok(sections)
 }
 
+/// Parses `text` as the AWS SDKs for Go do (their internal `ini`
+/// packages), which refuse little: comment lines start with `#` or `;`, and
+/// a comment after a value follows whitespace; `name = value` or
+/// `name: value`; `[name]` trimmed. v2 (`lowercase_merge`) lowercases option
+/// names and merges a section named twice; v1 keeps names as written and
+/// the last section of a name replaces the earlier ones. Options before any
+/// section and lines it cannot read are ignored.
+pub fn parse_go(text: &str, lowercase_merge: bool) -> Result<Sections, ParseError> {
+    let mut sections = Sections::new();
+    let mut index = HashMap::new();
+    let mut current: Option<usize> = None;
+    for (i, line) in text.lines().enumerate() {
+        if i > MAX_PROPERTIES {
+            return Err(too_many(i + 1));
+        }
+        let line = rust_prepare_line(line, true);
+        if line.is_empty() || line.starts_with(['#', ';']) {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix('[') {
+            let Some(end) = rest.find(']') else { continue };
+            let name = rest[..end].trim_matches([' ', '\t']);
+            let at = merge_section(&mut sections, &mut index, name);
+            if !lowercase_merge {
+                sections[at].1.clear();
+            }
+            current = Some(at);
+            continue;
+        }
+        let Some(at) = current else { continue };
+        let Some(split) = line.find(['=', ':']) else { continue };
+        let key = line[..split].trim_matches([' ', '\t']);
+        if key.is_empty() {
+            continue;
+        }
+        let key = if lowercase_merge { key.to_ascii_lowercase() } else { key.to_string() };
+        sections[at].1.insert(key, line[split + 1..].trim_matches([' ', '\t']).to_string());
+    }
+    Ok(sections)
+}
+
+/// Parses `text` as the AWS SDK for Ruby does (`Aws::IniParser`), which
+/// never fails: a comment starts at whitespace before `;`; `[name]` (with
+/// at most a `#` comment after it) starts a section, `[profile name]`
+/// names it `name`, in either file; `name = value` (names as written,
+/// both trimmed) adds to it, and a section exists only once it holds one;
+/// an indented `name = value` belongs to a nested property and is not kept.
+pub fn parse_ruby(text: &str) -> Result<Sections, ParseError> {
+    let mut sections = Sections::new();
+    let mut index = HashMap::new();
+    let mut current: Option<String> = None;
+    for (i, line) in text.lines().enumerate() {
+        if i > MAX_PROPERTIES {
+            return Err(too_many(i + 1));
+        }
+        let line =
+            match line.char_indices().find(|&(j, c)| c.is_whitespace() && line[j + c.len_utf8()..].starts_with(';')) {
+                Some((j, _)) => &line[..j],
+                None => line,
+            };
+        if let Some(name) = ruby_section(line) {
+            let name = match name.strip_prefix("profile").filter(|r| r.starts_with(char::is_whitespace)) {
+                Some(rest) if !rest.trim_start().is_empty() => rest.trim_start(),
+                _ => name,
+            };
+            current = Some(name.to_string());
+            continue;
+        }
+        let Some(profile) = &current else { continue };
+        let Some((key, value)) = line.split_once('=') else { continue };
+        let (key_trimmed, value) = (key.trim_end(), value.trim());
+        if key_trimmed.is_empty() || value.is_empty() || key.starts_with(char::is_whitespace) {
+            continue;
+        }
+        let at = merge_section(&mut sections, &mut index, profile);
+        sections[at].1.insert(key_trimmed.to_string(), value.to_string());
+    }
+    Ok(sections)
+}
+
+/// `^\[([^\[\]]+)\]\s*(#.+)?$`: the section name, if `line` is a header.
+fn ruby_section(line: &str) -> Option<&str> {
+    let rest = line.strip_prefix('[')?;
+    let end = rest.find(']')?;
+    let name = &rest[..end];
+    if name.is_empty() || name.contains('[') {
+        return None;
+    }
+    let after = rest[end + 1..].trim_start();
+    (after.is_empty() || (after.starts_with('#') && after.len() > 1)).then_some(name)
+}
+
 /// Parses `text` as the AWS SDK for JavaScript v3 does (smithy's
 /// `parseIni`), which never fails (rolecall only refuses to model a file of
 /// more than [`MAX_PROPERTIES`] lines): comments cut at `#` or `;` at the start

@@ -5,9 +5,11 @@
 #     against) and moto (an STS server on 127.0.0.1);
 #   - ajv-cli and sarif-multitool (npm, under tests/validators), the
 #     validators of the report schema and of SARIF;
-#   - the AWS SDKs for Rust (built from crates.io, over rustls on ring) and
-#     JavaScript v3 (from npm, run with the machine's Node.js), the other two
-#     chain oracles;
+#   - the AWS SDKs for Rust (built from crates.io, over rustls on ring),
+#     JavaScript v3 (from npm, run with the machine's Node.js), Go v2 and v1
+#     (Debian's golang-github-aws-aws-sdk-go(-v2)-dev, built with Debian's Go
+#     in GOPATH mode) and Ruby (Debian's ruby-aws-sdk-core), the other chain
+#     oracles;
 #   - cargo-deb and cargo-fuzz (into target/tools when they are not on
 #     PATH), the musl target (rustup), and Debian's rpm, dpkg, musl-tools,
 #     lintian, rpmlint, gnupg and packer (apt-get, the one step that
@@ -80,6 +82,32 @@ export ROLECALL_TEST_JS_ORACLE="$PWD/tests/oracles/js-sdk/oracle.js"
 phase "Rust SDK oracle (crates.io)" \
   cargo build --quiet --release --locked --manifest-path tests/oracles/rust-sdk/Cargo.toml --target-dir target/oracles
 export ROLECALL_TEST_RUST_ORACLE="$PWD/target/oracles/release/rust-sdk-oracle"
+
+# The AWS SDKs for Go (v2 and v1) and Ruby, from Debian's packages, as
+# oracles for rolecall's models of their chains: the Go ones built offline in
+# GOPATH mode (tests/oracles/go-sdk-v*/), the Ruby one a script.
+go_ruby_oracles() {
+  local pkgs=() wanted
+  for wanted in go:golang-go ruby:ruby; do
+    command -v "${wanted%%:*}" >/dev/null || pkgs+=("${wanted#*:}")
+  done
+  [ -d /usr/share/gocode/src/github.com/aws/aws-sdk-go-v2/config ] || pkgs+=(golang-github-aws-aws-sdk-go-v2-dev)
+  [ -d /usr/share/gocode/src/github.com/aws/aws-sdk-go/aws/session ] || pkgs+=(golang-github-aws-aws-sdk-go-dev)
+  ruby -e 'require "aws-sdk-core"' 2>/dev/null || pkgs+=(ruby-aws-sdk-core)
+  if [ ${#pkgs[@]} -gt 0 ]; then
+    (apt-get install -y -qq "${pkgs[@]}" >/dev/null 2>&1) || { apt-get update -qq && apt-get install -y -qq "${pkgs[@]}" >/dev/null; }
+  fi
+  local v
+  for v in v2 v1; do
+    (cd "tests/oracles/go-sdk-$v" && GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$OLDPWD/target/cache/go" \
+      go build -o "$OLDPWD/target/oracles/go-sdk-$v-oracle" .)
+  done
+}
+phase "Go SDK v2 and v1, Ruby SDK oracles (apt-get, go build)" go_ruby_oracles
+export ROLECALL_TEST_GO_V2_ORACLE="$PWD/target/oracles/go-sdk-v2-oracle"
+export ROLECALL_TEST_GO_V1_ORACLE="$PWD/target/oracles/go-sdk-v1-oracle"
+export ROLECALL_TEST_RUBY="$(command -v ruby)"
+export ROLECALL_TEST_RUBY_ORACLE="$PWD/tests/oracles/ruby-sdk/oracle.rb"
 
 debian_tools() {
   local need=() wanted

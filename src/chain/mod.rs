@@ -3,8 +3,13 @@
 //! JavaScript v3 SDKs' own. Never runs `credential_process`.
 
 mod botocore;
+mod dotnet_sdk;
+mod go_sdk;
+mod java_sdk;
 mod js_sdk;
 pub mod loadable;
+mod php_sdk;
+mod ruby_sdk;
 mod runtime;
 mod rust_sdk;
 mod sdk_common;
@@ -211,9 +216,22 @@ pub enum Sdk {
     Rust,
     /// The AWS SDK for JavaScript v3.
     JavaScriptV3,
-    /// The AWS SDKs for Java (v1 and v2): modelled only as far as their
-    /// system properties, which they read before the files.
-    Java,
+    /// The AWS SDK for Go v2 (`config.LoadDefaultConfig`).
+    GoV2,
+    /// The AWS SDK for Go v1 (`session.NewSession`).
+    GoV1,
+    /// The AWS SDK for Ruby v3 (`aws-sdk-core`).
+    Ruby,
+    /// The AWS SDK for Java v2 (`DefaultCredentialsProvider`).
+    JavaV2,
+    /// The AWS SDK for Java v1 (`DefaultAWSCredentialsProviderChain`).
+    JavaV1,
+    /// The AWS SDK for .NET v4.
+    DotNetV4,
+    /// The AWS SDK for .NET v3 (`FallbackCredentialsFactory`).
+    DotNetV3,
+    /// The AWS SDK for PHP v3 (`CredentialProvider::defaultProvider`).
+    Php,
 }
 
 impl fmt::Display for Sdk {
@@ -222,7 +240,14 @@ impl fmt::Display for Sdk {
             Sdk::Botocore => "botocore (Python, AWS CLI)",
             Sdk::Rust => "AWS SDK for Rust",
             Sdk::JavaScriptV3 => "AWS SDK for JavaScript v3",
-            Sdk::Java => "AWS SDK for Java",
+            Sdk::GoV2 => "AWS SDK for Go v2",
+            Sdk::GoV1 => "AWS SDK for Go v1",
+            Sdk::Ruby => "AWS SDK for Ruby",
+            Sdk::JavaV2 => "AWS SDK for Java v2",
+            Sdk::JavaV1 => "AWS SDK for Java v1",
+            Sdk::DotNetV4 => "AWS SDK for .NET v4",
+            Sdk::DotNetV3 => "AWS SDK for .NET v3",
+            Sdk::Php => "AWS SDK for PHP",
         })
     }
 }
@@ -350,8 +375,14 @@ pub fn resolve(ctx: &Context, sdk: Sdk) -> Resolution {
         Sdk::Botocore => botocore::resolve(ctx),
         Sdk::Rust => rust_sdk::resolve(ctx),
         Sdk::JavaScriptV3 => js_sdk::resolve(ctx),
-        // Past its system properties the Java chain is not modelled yet: botocore's answer stands for it.
-        Sdk::Java => java_system_properties(ctx).map_or_else(|| botocore::resolve(ctx), |s| (s, String::new())),
+        Sdk::GoV2 => go_sdk::resolve(ctx, go_sdk::Major::V2),
+        Sdk::GoV1 => go_sdk::resolve(ctx, go_sdk::Major::V1),
+        Sdk::Ruby => ruby_sdk::resolve(ctx),
+        Sdk::JavaV2 => java_sdk::resolve(ctx, java_sdk::Major::V2),
+        Sdk::JavaV1 => java_sdk::resolve(ctx, java_sdk::Major::V1),
+        Sdk::DotNetV4 => dotnet_sdk::resolve(ctx, dotnet_sdk::Major::V4),
+        Sdk::DotNetV3 => dotnet_sdk::resolve(ctx, dotnet_sdk::Major::V3),
+        Sdk::Php => php_sdk::resolve(ctx),
     };
     // Every string here came from the host's files and environments.
     let (source, profile) = (source.redacted(), credential::redact(&profile));
@@ -380,9 +411,11 @@ fn v1_disabled(ctx: &Context, sdk: Sdk, profile: Option<&Options>) -> bool {
         .var("AWS_EC2_METADATA_V1_DISABLED")
         .or_else(|| profile?.get("ec2_metadata_v1_disabled").map(String::as_str));
     match sdk {
-        Sdk::Botocore | Sdk::Java => value.is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        Sdk::Botocore | Sdk::JavaV2 | Sdk::JavaV1 => value.is_some_and(|v| v.eq_ignore_ascii_case("true")),
         Sdk::JavaScriptV3 => value == Some("true"),
         Sdk::Rust => true,
+        // Not read by the Go and Ruby SDK versions modelled: they fall back.
+        Sdk::GoV2 | Sdk::GoV1 | Sdk::Ruby | Sdk::DotNetV4 | Sdk::DotNetV3 | Sdk::Php => false,
     }
 }
 
@@ -395,7 +428,7 @@ fn instance_role(ctx: &Context, sdk: Sdk, v1_disabled: bool) -> Source {
         let error = match sdk {
             Sdk::Botocore => "MetadataRetrievalError: IMDSv2 token request unanswered and IMDSv1 disabled",
             Sdk::Rust => "IMDSv2 token request unanswered; the Rust SDK has no IMDSv1 fallback",
-            Sdk::JavaScriptV3 | Sdk::Java => "IMDSv2 token request unanswered and IMDSv1 disabled",
+            _ => "IMDSv2 token request unanswered and IMDSv1 disabled",
         };
         return Source::Error { error: error.into() };
     }
@@ -423,42 +456,32 @@ pub struct ChainReport {
     pub other_sdks: Vec<Resolution>,
 }
 
+/// The SDKs whose chains are modelled, the reference first.
+const MODELLED: [Sdk; 11] = [
+    Sdk::Botocore,
+    Sdk::Rust,
+    Sdk::JavaScriptV3,
+    Sdk::GoV2,
+    Sdk::GoV1,
+    Sdk::Ruby,
+    Sdk::JavaV2,
+    Sdk::JavaV1,
+    Sdk::DotNetV4,
+    Sdk::DotNetV3,
+    Sdk::Php,
+];
+
 /// Resolves the chain for every modelled SDK. The runtime is only worked
 /// out (which may read the executable) when the SDKs disagree.
 pub fn report(ctx: &Context, runtime: impl FnOnce() -> Detected) -> ChainReport {
-    let mut all: Vec<Resolution> =
-        [Sdk::Botocore, Sdk::Rust, Sdk::JavaScriptV3].into_iter().map(|s| resolve(ctx, s)).collect();
-    if let Some(source) = java_system_properties(ctx) {
-        let (method, shadowing) = (source.method(), source.shadowing());
-        all.push(Resolution { sdk: Sdk::Java, source, method, shadowing, profile: String::new() });
-    }
+    let all: Vec<Resolution> = MODELLED.into_iter().map(|s| resolve(ctx, s)).collect();
     let agree = all.iter().all(|r| r.source == all[0].source);
     let Detected { runtime, sdk_modules } = if agree { Detected::unknown() } else { runtime() };
-    let primary = match runtime {
-        Runtime::Java if all.iter().any(|r| r.sdk == Sdk::Java) => Sdk::Java,
-        r => r.sdk().unwrap_or(Sdk::Botocore),
-    };
+    let primary = runtime.sdk(&sdk_modules).unwrap_or(Sdk::Botocore);
     let (mine, others): (Vec<Resolution>, Vec<Resolution>) = all.into_iter().partition(|r| r.sdk == primary);
     let resolution = mine.into_iter().next().expect("every SDK is resolved");
     let other_sdks = others.into_iter().filter(|r| r.source != resolution.source).collect();
     ChainReport { runtime, sdk_modules, resolution, other_sdks }
-}
-
-/// The Java SDKs' system properties, when the command line sets both the
-/// key ID and the secret: what a JVM's SDK uses before anything else.
-fn java_system_properties(ctx: &Context) -> Option<Source> {
-    let argv = ctx.argv?;
-    let mut id = None;
-    let mut secret = false;
-    for arg in argv.raw().split(|&b| b == 0).filter_map(|a| std::str::from_utf8(a).ok()) {
-        match arg.strip_prefix("-D").and_then(|a| a.split_once('=')) {
-            Some(("aws.accessKeyId", v)) if !v.is_empty() => id = Some(v),
-            Some(("aws.secretAccessKey" | "aws.secretKey", v)) if !v.is_empty() => secret = true,
-            _ => {}
-        }
-    }
-    let id = id.filter(|_| secret)?;
-    Some(Source::SystemProperties { key_id: KeyId::parse(id.trim().as_bytes()) })
 }
 
 /// Whose chain it is.

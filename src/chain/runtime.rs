@@ -16,6 +16,9 @@ use serde::Serialize;
 pub enum Runtime {
     Python,
     Node,
+    Ruby,
+    Php,
+    DotNet,
     Java,
     Go,
     Rust,
@@ -75,6 +78,15 @@ impl Runtime {
         if name == "node" || name == "nodejs" || name == "bun" || name == "deno" {
             return Detected::of(Runtime::Node);
         }
+        if name.starts_with("ruby") || name == "jruby" {
+            return Detected::of(Runtime::Ruby);
+        }
+        if name.starts_with("php") {
+            return Detected::of(Runtime::Php);
+        }
+        if name == "dotnet" {
+            return Detected::of(Runtime::DotNet);
+        }
         if name == "java" {
             return Detected::of(Runtime::Java);
         }
@@ -102,12 +114,25 @@ impl Runtime {
         }
     }
 
-    /// The SDK this runtime most likely uses, when it is one that is modelled.
-    pub fn sdk(self) -> Option<super::Sdk> {
+    /// The SDK this runtime most likely uses, when it is one that is
+    /// modelled. A Go binary uses v1 when its build information names only
+    /// `github.com/aws/aws-sdk-go`, else (v2, or it does not say) v2.
+    pub fn sdk(self, modules: &[SdkModule]) -> Option<super::Sdk> {
         match self {
             Runtime::Python => Some(super::Sdk::Botocore),
             Runtime::Node => Some(super::Sdk::JavaScriptV3),
             Runtime::Rust => Some(super::Sdk::Rust),
+            Runtime::Ruby => Some(super::Sdk::Ruby),
+            // v1 reached its end of support in 2025; nothing in the process tells the two apart.
+            Runtime::Java => Some(super::Sdk::JavaV2),
+            Runtime::Php => Some(super::Sdk::Php),
+            // The current major version; v3 reads the profile before the environment.
+            Runtime::DotNet => Some(super::Sdk::DotNetV4),
+            Runtime::Go => {
+                let v1 = modules.iter().any(|m| m.module == "github.com/aws/aws-sdk-go");
+                let v2 = modules.iter().any(|m| m.module.starts_with("github.com/aws/aws-sdk-go-v2"));
+                Some(if v1 && !v2 { super::Sdk::GoV1 } else { super::Sdk::GoV2 })
+            }
             _ => None,
         }
     }

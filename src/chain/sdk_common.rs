@@ -45,25 +45,30 @@ impl SdkFiles {
     }
 }
 
-/// Reads both files with the SDK's own parser. A file that is missing or
-/// unreadable is empty; only the Rust SDK refuses a file it cannot parse.
+/// Reads both files with the SDK's own parser (the Java SDK v2 by the
+/// shared rules the Rust SDK follows; v1 only the credentials file, at
+/// `AWS_CREDENTIAL_PROFILES_FILE`). A file that is missing or unreadable is
+/// empty; only the Rust-rules parser refuses a file it cannot parse.
 pub(super) fn load_sdk_files(ctx: &Context, sdk: Sdk) -> Result<SdkFiles, String> {
-    let config_path = ctx.expand(ctx.var("AWS_CONFIG_FILE").unwrap_or("~/.aws/config"), sdk);
-    let creds_path = ctx.expand(ctx.var("AWS_SHARED_CREDENTIALS_FILE").unwrap_or("~/.aws/credentials"), sdk);
+    let config_path = match sdk {
+        Sdk::JavaV1 => None,
+        _ => ctx.expand(ctx.var("AWS_CONFIG_FILE").unwrap_or("~/.aws/config"), sdk),
+    };
+    let creds_var = if sdk == Sdk::JavaV1 { "AWS_CREDENTIAL_PROFILES_FILE" } else { "AWS_SHARED_CREDENTIALS_FILE" };
+    let creds_path = ctx.expand(ctx.var(creds_var).unwrap_or("~/.aws/credentials"), sdk);
+    let rust_rules = matches!(sdk, Sdk::Rust | Sdk::JavaV2 | Sdk::JavaV1);
     let read = |path: &Option<PathBuf>| -> Result<awsconfig::Sections, String> {
         let Some(path) = path else { return Ok(Vec::new()) };
         let FileText::Text(text) = ctx.files.read(path) else { return Ok(Vec::new()) };
-        match sdk {
-            Sdk::Rust => awsconfig::parse_rust(&text)
-                .map_err(|e| format!("ProfileFile provider could not be built: {}: {e}", path.display())),
-            _ => awsconfig::parse_js(&text).map_err(|e| format!("{}: {e}", path.display())),
+        if rust_rules {
+            awsconfig::parse_rust(&text)
+                .map_err(|e| format!("ProfileFile provider could not be built: {}: {e}", path.display()))
+        } else {
+            awsconfig::parse_js(&text).map_err(|e| format!("{}: {e}", path.display()))
         }
     };
     let (config, creds) = (read(&config_path)?, read(&creds_path)?);
-    let profiles = match sdk {
-        Sdk::Rust => SdkProfiles::rust(&config, &creds),
-        _ => SdkProfiles::js(&config, &creds),
-    };
+    let profiles = if rust_rules { SdkProfiles::rust(&config, &creds) } else { SdkProfiles::js(&config, &creds) };
     Ok(SdkFiles { config_path, creds_path, profiles })
 }
 

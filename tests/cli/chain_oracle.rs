@@ -245,6 +245,48 @@ fn scenarios() -> Vec<Scenario> {
         sc("role with a missing source profile, and a credential_process", "error:InvalidConfigError")
             .file("bin/creds", process_script)
             .file(config, "[default]\nrole_arn = arn:aws:iam::123456789012:role/r\nsource_profile = gone\ncredential_process = {T}/bin/creds\n"),
+        // Where the Go, Ruby and Java SDKs part ways with botocore (issue 13).
+        sc("AWS_ACCESS_KEY and AWS_SECRET_KEY, the older names", "iam-role")
+            .env("AWS_ACCESS_KEY", ID)
+            .env("AWS_SECRET_KEY", SECRET),
+        sc("AWS_ACCESS_KEY_ID with AWS_SECRET_KEY", "error:PartialCredentialsError")
+            .env("AWS_ACCESS_KEY_ID", ID)
+            .env("AWS_SECRET_KEY", SECRET),
+        sc("AMAZON_ACCESS_KEY_ID and AMAZON_SECRET_ACCESS_KEY", "iam-role")
+            .env("AMAZON_ACCESS_KEY_ID", ID)
+            .env("AMAZON_SECRET_ACCESS_KEY", SECRET),
+        sc("web identity in the environment and static keys in [default]", "assume-role-with-web-identity")
+            .env("AWS_WEB_IDENTITY_TOKEN_FILE", "{T}/token")
+            .env("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/web")
+            .file("token", "eyJhbGciOi.test.token")
+            .file(creds, format!("[default]\n{}", keys(ID, SECRET))),
+        sc("config file keys with AWS_SDK_LOAD_CONFIG", "config-file")
+            .env("AWS_SDK_LOAD_CONFIG", "1")
+            .file(config, format!("[default]\n{}", keys(ID, SECRET))),
+        sc("AWS_DEFAULT_PROFILE alone", "shared-credentials-file")
+            .env("AWS_DEFAULT_PROFILE", "a")
+            .file(creds, format!("[a]\n{}", keys(ID, SECRET))),
+        sc("config [x] without the prefix, AWS_SDK_LOAD_CONFIG", "error:ProfileNotFound")
+            .env("AWS_PROFILE", "x")
+            .env("AWS_SDK_LOAD_CONFIG", "true")
+            .file(config, format!("[x]\n{}", keys(ID, SECRET))),
+        sc("role_arn with the profile's own keys and no source", "error:PartialCredentialsError")
+            .file(config, format!("[default]\n{}role_arn = arn:aws:iam::123456789012:role/r\n", keys(ID, SECRET))),
+        sc("AWS_PROFILE set but empty, no keys", "error:ProfileNotFound").env("AWS_PROFILE", ""),
+        sc("token-only SSO profile and environment keys", "env")
+            .env("AWS_ACCESS_KEY_ID", ID)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET)
+            .file(
+                config,
+                "[default]\nsso_session = dev\n[sso-session dev]\nsso_region = us-east-1\nsso_start_url = https://d-abc123.awsapps.com/start\n",
+            ),
+        sc("credentials and config both [default], AWS_SDK_LOAD_CONFIG", "shared-credentials-file")
+            .env("AWS_SDK_LOAD_CONFIG", "1")
+            .file(creds, format!("[default]\n{}", keys(ID, SECRET)))
+            .file(config, format!("[default]\n{}", keys(ID2, SECRET2))),
+        sc("credential_process in the credentials file", "custom-process")
+            .file("bin/creds", process_script)
+            .file(creds, "[default]\ncredential_process = {T}/bin/creds\n"),
         sc("source_profile loop", "error:InfiniteLoopConfigError").env("AWS_PROFILE", "a").file(
             config,
             "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/a\nsource_profile = b\n[profile b]\nrole_arn = arn:aws:iam::123456789012:role/b\nsource_profile = a\n",
@@ -433,7 +475,7 @@ fn other_oracles() -> Option<OtherOracles> {
     }
 }
 
-/// Runs one oracle in exactly `env` and returns its JSON line.
+/// Runs one oracle in exactly `env` and returns its (last) JSON line.
 fn oracle(program: &std::path::Path, args: &[&std::path::Path], env: &[(String, String)]) -> Value {
     let out = Command::new(program)
         .args(args)
@@ -442,8 +484,10 @@ fn oracle(program: &std::path::Path, args: &[&std::path::Path], env: &[(String, 
         .stderr(Stdio::null())
         .output()
         .expect("run oracle");
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{program:?} printed {:?}: {e}", String::from_utf8_lossy(&out.stdout)))
+    // The last line: the Go SDK v1 logs some of its warnings to stdout.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("{program:?} printed {stdout:?}: {e}"))
 }
 
 /// A source in the vocabulary the three can share: the kind of source, the
@@ -460,6 +504,8 @@ fn our_source(source: &Value) -> String {
         "login" => "login".into(),
         "container" => "container".into(),
         "instance-role" => "imds".into(),
+        // Failing for want of a cached IAM Identity Center token is how an SDK oracle chose SSO here.
+        "error" if source["error"].as_str().is_some_and(|e| e.contains("InvalidSSOToken")) => "sso".into(),
         "no-credentials" | "error" => "none".into(),
         other => panic!("a source no other SDK has: {other}"),
     }
@@ -548,4 +594,95 @@ fn js_source(v: &Value) -> String {
     } else {
         panic!("credentials with unknown features {features:?}")
     }
+}
+
+/// The Go (v2 and v1) and Ruby oracles (tests/oracles/, built by tests/run.sh
+/// from Debian's packages).
+struct GoRubyOracles {
+    go_v2: std::path::PathBuf,
+    go_v1: std::path::PathBuf,
+    ruby: std::path::PathBuf,
+    ruby_oracle: std::path::PathBuf,
+}
+
+fn go_ruby_oracles() -> Option<GoRubyOracles> {
+    let var = |name: &str| std::env::var_os(name).map(std::path::PathBuf::from).filter(|p| p.exists());
+    let names =
+        ["ROLECALL_TEST_GO_V2_ORACLE", "ROLECALL_TEST_GO_V1_ORACLE", "ROLECALL_TEST_RUBY", "ROLECALL_TEST_RUBY_ORACLE"];
+    match names.map(var) {
+        [Some(go_v2), Some(go_v1), Some(ruby), Some(ruby_oracle)] => {
+            Some(GoRubyOracles { go_v2, go_v1, ruby, ruby_oracle })
+        }
+        _ if std::env::var_os("ROLECALL_REQUIRE_ORACLES").is_some() => {
+            panic!("the Go and Ruby SDK oracles are required: run bash tests/run.sh, which builds them")
+        }
+        _ => {
+            eprintln!("SKIPPED: the Go and Ruby SDK oracles are not built (bash tests/run.sh builds them)");
+            None
+        }
+    }
+}
+
+/// A Go or Ruby SDK's answer, from the provider it names and, for assumed
+/// roles and remote credentials, the key the test servers handed out.
+fn provider_source(v: &Value) -> String {
+    if let Some(error) = v["error"].as_str() {
+        // Each names "the SSO session" when it chose IAM Identity Center and found no cached token.
+        return if error.contains("SSO session") { "sso".into() } else { "none".into() };
+    }
+    let key = v["key"].as_str().unwrap();
+    if assumed_from(key).is_some() || key == ROLE_SESSION_KEY || key == CONTAINER_KEY {
+        return their_signer(key);
+    }
+    let provider = v["provider"].as_str().unwrap();
+    match provider.split(": ").next().unwrap() {
+        "EnvConfigCredentials" | "Aws::Credentials" => "env".into(),
+        "SharedConfigCredentials" | "SharedCredentialsProvider" | "Aws::SharedCredentials" => {
+            // A key ID that is not one (a comment read as part of it) is "?", as rolecall's model has it.
+            let real = key.len() >= 16 && key.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            format!("profile {}", if real { key } else { "?" })
+        }
+        "ProcessProvider" | "Aws::ProcessCredentials" => "process".into(),
+        "SSOProvider" | "Aws::SSOCredentials" => "sso".into(),
+        other => panic!("unknown provider {other} (key {key})"),
+    }
+}
+
+/// rolecall's models of the Go SDKs (v2 and v1) and of the Ruby SDK against
+/// those SDKs, on the same scenarios, with STS answered by the loopback stub.
+#[test]
+fn chain_agrees_with_the_go_and_ruby_sdks() {
+    let Some(o) = go_ruby_oracles() else { return };
+    let sts = StsStub::start();
+    let extra = [("AWS_REGION", "us-east-1".to_string()), ("AWS_ENDPOINT_URL_STS", sts.url())];
+    let mut table = Vec::new();
+    let mut disagreements = Vec::new();
+    let mut agreed = [0usize; 3];
+    let checked = resolve_all(&extra, |r| {
+        let answers = [
+            ("go-v2", provider_source(&oracle(&o.go_v2, &[], &r.env))),
+            ("go-v1", provider_source(&oracle(&o.go_v1, &[], &r.env))),
+            ("ruby", provider_source(&oracle(&o.ruby, &[&o.ruby_oracle], &r.env))),
+        ];
+        let mut line = vec![r.scenario.name.to_string()];
+        for (i, (sdk, theirs)) in answers.iter().enumerate() {
+            let ours = ours_for(&r.chain, sdk);
+            line.push(format!("{sdk} {theirs}"));
+            if *theirs == ours {
+                agreed[i] += 1;
+            } else {
+                disagreements.push(format!("{}: {sdk} SDK {theirs}, rolecall's model {ours}", r.scenario.name));
+            }
+        }
+        table.push(line.join(", "));
+    });
+    eprintln!("{}", table.join("\n"));
+    eprintln!("agreement over {checked} scenarios: Go v2 {}, Go v1 {}, Ruby {}", agreed[0], agreed[1], agreed[2]);
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements over {checked} scenarios:\n{}",
+        disagreements.len(),
+        disagreements.join("\n")
+    );
+    assert!(checked >= 60, "at least 60 scenarios");
 }

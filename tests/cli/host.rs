@@ -131,7 +131,7 @@ fn aws_profile_pointing_at_a_static_profile_resolves_to_its_key() {
 
 #[test]
 fn partial_environment_keys_are_reported_per_sdk() {
-    // botocore fails on an ID without its secret; the Rust and JS SDKs go on to IMDS.
+    // botocore fails on an ID without its secret; every other SDK goes on to IMDS.
     let p =
         sleeper(&[("AWS_ACCESS_KEY_ID", "AKIAJ7ZXQ4YTWB6NHSRE"), ("HOME", "/nonexistent"), ("PATH", "/usr/bin:/bin")]);
     let report = scan_processes(&[]);
@@ -139,8 +139,12 @@ fn partial_environment_keys_are_reported_per_sdk() {
     assert_eq!(c["resolution"]["sdk"], "botocore", "sleep's runtime is unknown: botocore is the reference");
     assert!(c["resolution"]["source"]["error"].as_str().unwrap().starts_with("PartialCredentialsError"));
     let others: Vec<&str> = c["other_sdks"].as_array().unwrap().iter().map(|o| o["sdk"].as_str().unwrap()).collect();
-    assert_eq!(others, ["rust", "java-script-v3"]);
+    assert_eq!(others, EVERY_SDK_BUT_BOTOCORE);
 }
+
+/// The SDKs besides botocore, in the order reports list them.
+const EVERY_SDK_BUT_BOTOCORE: [&str; 10] =
+    ["rust", "java-script-v3", "go-v2", "go-v1", "ruby", "java-v2", "java-v1", "dot-net-v4", "dot-net-v3", "php"];
 
 /// Not a test: a Rust process that idles, for the runtime test below.
 #[test]
@@ -150,7 +154,7 @@ fn idle_rust_process() {
 }
 
 /// Starts `program args` with exactly `env`, and waits until it has exec'ed.
-fn spawn_with(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
+pub fn spawn_with(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
     let mut cmd = Command::new(program);
     cmd.args(args).env_clear().envs(env.iter().copied()).stdin(Stdio::null()).stdout(Stdio::null());
     let child = Child(cmd.spawn().unwrap_or_else(|e| panic!("start {program:?}: {e}")));
@@ -196,7 +200,7 @@ fn the_runtime_picks_the_sdk() {
         let others: Vec<&str> =
             c["other_sdks"].as_array().unwrap().iter().map(|o| o["sdk"].as_str().unwrap()).collect();
         if *sdk == "botocore" {
-            assert_eq!(others, ["rust", "java-script-v3"]);
+            assert_eq!(others, EVERY_SDK_BUT_BOTOCORE);
         } else {
             assert_eq!(others, ["botocore"], "only botocore fails on the partial keys: {c}");
         }
@@ -291,12 +295,11 @@ fn a_go_process_names_the_aws_sdk_it_was_built_with() {
         text.lines().find(|l| l.trim_start().starts_with(&format!("pid {pid} ("))).unwrap_or_default().to_string()
     };
     assert!(
-        line(a.0.id()).contains("[botocore (Python, AWS CLI); runtime Go, built with github.com/aws/aws-sdk-go-v2 v1.30.3, github.com/aws/aws-sdk-go-v2/config v1.27.27]"),
+        line(a.0.id()).contains("[AWS SDK for Go v2; runtime Go, built with github.com/aws/aws-sdk-go-v2 v1.30.3, github.com/aws/aws-sdk-go-v2/config v1.27.27]"),
         "{text}"
     );
     assert!(
-        line(b.0.id())
-            .contains("[botocore (Python, AWS CLI); runtime Go, its build information names no AWS SDK version]"),
+        line(b.0.id()).contains("[AWS SDK for Go v2; runtime Go, its build information names no AWS SDK version]"),
         "{text}"
     );
 }

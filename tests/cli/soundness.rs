@@ -256,6 +256,72 @@ fn jvm_system_properties_on_a_command_line_are_live_and_never_shown() {
     assert_gate_fails(&run, &report);
 }
 
+/// A tool the test needs from tests/run.sh, or None (and the test skips) when it is not there.
+fn required(var: &str) -> Option<std::path::PathBuf> {
+    match std::env::var_os(var).map(std::path::PathBuf::from).filter(|p| p.exists()) {
+        Some(p) => Some(p),
+        None if std::env::var_os("ROLECALL_REQUIRE_ORACLES").is_some() => {
+            panic!("{var} is required: run bash tests/run.sh")
+        }
+        None => {
+            eprintln!("SKIPPED: {var} is not set (bash tests/run.sh sets it)");
+            None
+        }
+    }
+}
+
+/// The chain of `pid`, which must resolve, by `sdk`, to static environment keys `key`.
+fn static_env_chain<'a>(report: &'a Value, pid: u32, runtime: &str, sdk: &str, key: &str) -> &'a Value {
+    let c = report["chains"].as_array().unwrap().iter().find(|c| c["subject"]["pid"] == pid).unwrap();
+    assert_eq!(c["runtime"], runtime, "{c:#}");
+    assert_eq!(c["resolution"]["sdk"], sdk, "{c:#}");
+    assert_eq!(c["resolution"]["source"]["type"], "environment", "{c:#}");
+    assert_eq!(c["resolution"]["source"]["key_id"], key, "{c:#}");
+    assert_eq!(c["resolution"]["shadowing"], "static-keys", "{c:#}");
+    // botocore reads neither name: it differs, and says so.
+    let botocore =
+        c["other_sdks"].as_array().unwrap().iter().find(|o| o["sdk"] == "botocore").expect("botocore differs");
+    assert_ne!(botocore["shadowing"], "static-keys", "{c:#}");
+    c
+}
+
+/// A Go program built with the AWS SDK for Go v2 (Debian's), holding a key in
+/// `AWS_ACCESS_KEY`/`AWS_SECRET_KEY`, names botocore ignores: its chain is
+/// the Go SDK's, static keys, and the gate fails.
+#[test]
+fn a_go_binary_with_the_older_variable_names_uses_static_keys() {
+    let Some(go) = required("ROLECALL_TEST_GO_V2_ORACLE") else { return };
+    let k = key(14);
+    let env = [
+        ("AWS_ACCESS_KEY", k.as_str()),
+        ("AWS_SECRET_KEY", SECRET),
+        ("HOME", "/nonexistent"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let p = crate::host::spawn_with(&go, &["wait"], &env);
+    let (run, report) = scan_processes();
+    static_env_chain(&report, p.0.id(), "go", "go-v2", &k);
+    let f = live_in_process(&report, &k, p.0.id());
+    assert!(f["loaded_by"][0].as_str().unwrap().contains("Go"), "{f:#}");
+    assert!(!run.stdout.contains(SECRET) && !run.stderr.contains(SECRET));
+    assert_gate_fails(&run, &report);
+}
+
+/// A Ruby process with `AMAZON_ACCESS_KEY_ID`/`AMAZON_SECRET_ACCESS_KEY`,
+/// names only the Ruby SDK reads: its chain is Ruby's, static keys, and the gate fails.
+#[test]
+fn a_ruby_process_with_amazon_variables_uses_static_keys() {
+    let Some(ruby) = required("ROLECALL_TEST_RUBY") else { return };
+    let k = key(15);
+    let env = [("AMAZON_ACCESS_KEY_ID", k.as_str()), ("AMAZON_SECRET_ACCESS_KEY", SECRET), ("HOME", "/nonexistent")];
+    let p = crate::host::spawn_with(&ruby.canonicalize().unwrap(), &["-e", "sleep 300"], &env);
+    let (run, report) = scan_processes();
+    static_env_chain(&report, p.0.id(), "ruby", "ruby", &k);
+    live_in_process(&report, &k, p.0.id());
+    assert!(!run.stdout.contains(SECRET) && !run.stderr.contains(SECRET));
+    assert_gate_fails(&run, &report);
+}
+
 #[test]
 fn aws_configure_set_on_a_command_line_is_live() {
     let k = key(13);
@@ -464,7 +530,7 @@ fn a_jvms_system_properties_are_its_sdks_first_source() {
     let (run, report) = scan_processes();
     let chain = report["chains"].as_array().unwrap().iter().find(|c| c["subject"]["pid"] == jvm.0.id()).unwrap();
     assert_eq!(chain["runtime"], "java", "{chain}");
-    assert_eq!(chain["resolution"]["sdk"], "java", "{chain}");
+    assert_eq!(chain["resolution"]["sdk"], "java-v2", "{chain}");
     assert_eq!(chain["resolution"]["method"], "system-properties", "{chain}");
     assert_eq!(chain["resolution"]["source"]["key_id"], k.as_str());
     assert_eq!(chain["resolution"]["shadowing"], "static-keys");

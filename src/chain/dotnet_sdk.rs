@@ -1,0 +1,85 @@
+//! The AWS SDK for .NET: v3 (`FallbackCredentialsFactory`, AWSSDK.Core at
+//! 13bd83e read: web identity from the environment, the profile, the
+//! environment, then the container or IMDS) and v4 (the environment first,
+//! then the profile, web identity, container, IMDS). Both go on past a
+//! provider that throws. No .NET SDK can be installed here: checked only by
+//! rolecall's own tests.
+
+use super::sdk_common::{SdkFiles, load_sdk_files};
+use super::{Context, Sdk, Source, instance_role, key_of};
+use crate::awsconfig::Options;
+
+/// Which .NET SDK.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Major {
+    V3,
+    V4,
+}
+
+pub(super) fn resolve(ctx: &Context, major: Major) -> (Source, String) {
+    let sdk = if major == Major::V3 { Sdk::DotNetV3 } else { Sdk::DotNetV4 };
+    // `AWS_PROFILE ?? "default"`: an empty value names the profile "".
+    let profile = ctx.var("AWS_PROFILE").unwrap_or("default").to_string();
+    let set = |n: &str| ctx.var(n).map(str::trim).filter(|v| !v.is_empty());
+    let web_identity = || {
+        let (token_file, role_arn) = (set("AWS_WEB_IDENTITY_TOKEN_FILE")?, set("AWS_ROLE_ARN")?);
+        Some(Source::WebIdentity { role_arn: role_arn.into(), token_file: token_file.into() })
+    };
+    let env = || {
+        let id = set("AWS_ACCESS_KEY_ID")?;
+        set("AWS_SECRET_ACCESS_KEY").or_else(|| set("AWS_SECRET_KEY"))?;
+        Some(Source::Environment { key_id: key_of(Some(&id.to_string())) })
+    };
+    let from_profile = || match profile_source(ctx, sdk, &profile) {
+        Some(Source::Error { .. }) | None => None,
+        s => s,
+    };
+    let found = match major {
+        Major::V3 => web_identity().or_else(from_profile).or_else(env),
+        Major::V4 => env().or_else(from_profile).or_else(web_identity),
+    };
+    if let Some(s) = found {
+        return (s, profile);
+    }
+    if let Some(rel) = set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
+        return (Source::Container { uri: format!("http://169.254.170.2{rel}") }, profile);
+    }
+    if let (Major::V4, Some(full)) = (major, set("AWS_CONTAINER_CREDENTIALS_FULL_URI")) {
+        return (Source::Container { uri: full.into() }, profile);
+    }
+    (instance_role(ctx, sdk, false), profile)
+}
+
+/// The profile's credentials (`CredentialProfile.GetAWSCredentials`), by
+/// its type: an assumed role, web identity, SSO, `credential_process`, keys.
+fn profile_source(ctx: &Context, sdk: Sdk, name: &str) -> Option<Source> {
+    let files = load_sdk_files(ctx, sdk).ok()?;
+    of_profile(ctx, sdk, &files, name, 0)
+}
+
+/// One profile's credentials; `depth` bounds a source-profile chain.
+fn of_profile(ctx: &Context, sdk: Sdk, files: &SdkFiles, name: &str, depth: usize) -> Option<Source> {
+    let p: &Options = files.profile(name)?;
+    if let Some(role_arn) = p.get("role_arn").filter(|_| !p.contains_key("web_identity_token_file")) {
+        let source = match (p.get("source_profile"), p.get("credential_source")) {
+            (Some(sp), None) if depth < 8 => of_profile(ctx, sdk, files, sp, depth + 1)?,
+            (None, Some(cs)) if cs == "Ec2InstanceMetadata" => instance_role(ctx, sdk, false),
+            (None, Some(cs)) if cs == "Environment" => {
+                ctx.var("AWS_ACCESS_KEY_ID").map(|id| Source::Environment { key_id: key_of(Some(&id.to_string())) })?
+            }
+            _ => return Some(Source::Error { error: format!("profile {name}: no usable role source") }),
+        };
+        return Some(Source::AssumeRole { profile: name.into(), role_arn: role_arn.clone(), source: Box::new(source) });
+    }
+    if let (Some(role_arn), Some(token_file)) = (p.get("role_arn"), p.get("web_identity_token_file")) {
+        return Some(Source::WebIdentity { role_arn: role_arn.clone(), token_file: token_file.clone() });
+    }
+    if p.contains_key("sso_account_id") && p.contains_key("sso_role_name") {
+        return Some(Source::Sso { profile: name.into() });
+    }
+    if let Some(command) = p.get("credential_process") {
+        return Some(Source::CredentialProcess { profile: name.into(), command: command.clone() });
+    }
+    (p.contains_key("aws_access_key_id") && p.contains_key("aws_secret_access_key"))
+        .then(|| files.static_source(name, p))
+}
