@@ -45,13 +45,13 @@ pub(super) fn resolve(ctx: &Context) -> (Source, String) {
     if let Some(command) = in_creds.and_then(|p| p.get("credential_process")) {
         return (Source::CredentialProcess { profile: profile.clone(), command: command.clone() }, profile);
     }
-    if let Some(s) = in_creds.and_then(|p| ini(&creds, &creds_path, &profile, p)) {
+    if let Some(s) = in_creds.and_then(|p| ini(&creds, &creds_path, &profile, p, false)) {
         return (s, profile);
     }
     if let Some(command) = config_default.and_then(|p| p.get("credential_process")) {
         return (Source::CredentialProcess { profile: "default".into(), command: command.clone() }, profile);
     }
-    if let Some(s) = config_default.and_then(|p| ini(&config, &config_path, "profile default", p)) {
+    if let Some(s) = config_default.and_then(|p| ini(&config, &config_path, "profile default", p, true)) {
         return (s, profile);
     }
     let relative = set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
@@ -63,11 +63,16 @@ pub(super) fn resolve(ctx: &Context) -> (Source, String) {
 
 /// `CredentialProvider::ini`: a role (from a source profile in the same
 /// file, or `credential_source`), else static keys; None when it rejects.
-fn ini(sections: &Sections, path: &Option<PathBuf>, name: &str, p: &Options) -> Option<Source> {
+fn ini(sections: &Sections, path: &Option<PathBuf>, name: &str, p: &Options, config: bool) -> Option<Source> {
     let keys = |name: &str, p: &Options| {
         let id = p.get("aws_access_key_id").filter(|v| !v.is_empty())?;
         p.get("aws_secret_access_key").filter(|v| !v.is_empty())?;
-        Some(Source::SharedCredentialsFile { path: display(path), profile: name.into(), key_id: key_of(Some(id)) })
+        let (path, profile, key_id) = (display(path), name.to_string(), key_of(Some(id)));
+        Some(if config {
+            Source::ConfigFile { path, profile, key_id }
+        } else {
+            Source::SharedCredentialsFile { path, profile, key_id }
+        })
     };
     if let Some(role_arn) = p.get("role_arn") {
         let sp = p.get("source_profile")?;

@@ -16,6 +16,7 @@ mod operator;
 mod packaging;
 mod peer_cases;
 mod reports;
+mod sdk_models;
 mod soundness;
 mod sts_stub;
 mod util;
