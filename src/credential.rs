@@ -226,6 +226,25 @@ pub fn screen_secret(s: &[u8]) -> Screen {
     }
 }
 
+/// Whether a captured secret is an Amazon Bedrock long-term API key
+/// (`ABSK` and base64), which is a credential on its own.
+pub fn is_bedrock_key(s: &[u8]) -> bool {
+    s.starts_with(b"ABSK")
+}
+
+/// The service user and account a Bedrock long-term API key names
+/// (`BedrockAPIKey-<id>-at-<account>`, before the `:` and its secret): what
+/// an operator looks the credential up by. None when it does not decode so.
+pub fn bedrock_identity(key: &[u8]) -> Option<(String, String)> {
+    let encoded = key.strip_prefix(b"ABSK")?;
+    let decoded = zeroize::Zeroizing::new(data_encoding::BASE64.decode(encoded).ok()?);
+    let colon = memchr::memchr(b':', &decoded)?;
+    let user = std::str::from_utf8(&decoded[..colon]).ok()?;
+    let account = user.strip_prefix("BedrockAPIKey-")?.rsplit_once("-at-")?.1;
+    let plausible = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    plausible.then(|| (user.to_string(), account.to_string()))
+}
+
 /// A session token as captured.
 pub fn screen_token(s: &[u8]) -> Screen {
     if distinct(s) < 10 { Screen::Placeholder } else { Screen::Keep }

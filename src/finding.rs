@@ -24,6 +24,9 @@ pub enum Kind {
     Temporary,
     /// A secret access key with no key ID near it.
     SecretOnly,
+    /// An Amazon Bedrock long-term API key (`ABSK…`): an IAM user's
+    /// service-specific credential, usable on its own.
+    BedrockApiKey,
 }
 
 impl fmt::Display for Kind {
@@ -32,6 +35,7 @@ impl fmt::Display for Kind {
             Kind::LongTerm => "long-term access key",
             Kind::Temporary => "temporary access key",
             Kind::SecretOnly => "secret access key without its key ID",
+            Kind::BedrockApiKey => "Bedrock long-term API key",
         })
     }
 }
@@ -244,6 +248,9 @@ impl Finding {
         let kind = match key_id.as_ref().map(KeyId::kind) {
             Some(KeyIdKind::LongTerm) => Kind::LongTerm,
             Some(KeyIdKind::Temporary) => Kind::Temporary,
+            None if secret.as_ref().is_some_and(|s| crate::credential::is_bedrock_key(s.expose())) => {
+                Kind::BedrockApiKey
+            }
             None => Kind::SecretOnly,
         };
         let fingerprint = fingerprint(kind, key_id.as_ref(), secret.as_ref(), &location);

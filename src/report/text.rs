@@ -192,6 +192,7 @@ fn findings_line(report: &Report) -> String {
         (Kind::Temporary, true, "temporary key with its secret"),
         (Kind::Temporary, false, "temporary key ID alone"),
         (Kind::SecretOnly, true, "secret access key without its key ID"),
+        (Kind::BedrockApiKey, true, "Bedrock long-term API key"),
     ] {
         let c = count(k, secret);
         if c > 0 {
@@ -450,6 +451,19 @@ fn advice(f: &Finding, report: &Report) -> Vec<String> {
             vec![format!("Temporary credentials work until they expire: {here}, and find what wrote them there.")]
         }
         (Kind::Temporary, _, false) => vec![format!("A temporary key ID alone cannot sign requests; {here}.")],
+        (Kind::BedrockApiKey, ..) => {
+            let who = f.secret.as_ref().and_then(|s| crate::credential::bedrock_identity(s.expose()));
+            let whose = who.as_ref().map(|(user, account)| format!(" ({user}, account {account})")).unwrap_or_default();
+            vec![
+                format!("A Bedrock long-term API key{whose} works on its own until it is deactivated: {here}."),
+                "Give the workload a role with bedrock:* permissions instead (or short-term Bedrock keys from it), \
+                 then deactivate the key on its IAM user:"
+                    .to_string(),
+                "aws iam list-service-specific-credentials --service-name bedrock.amazonaws.com --user-name USER".to_string(),
+                "aws iam update-service-specific-credential --service-specific-credential-id ID --status Inactive --user-name USER"
+                    .to_string(),
+            ]
+        }
         _ => vec![format!(
             "Find the access key this secret belongs to (its key ID may be in another file or variable), \
              deactivate it, and {here}."

@@ -129,9 +129,12 @@ pub fn pair(
     let mut secrets: Vec<Part> = Vec::new();
     let mut tokens: Vec<Part> = Vec::new();
     let mut examples: Vec<&LocatedMatch> = Vec::new();
+    // Bedrock API keys stand alone: nothing pairs with them.
+    let mut standalone: Vec<&LocatedMatch> = Vec::new();
     for m in matches {
         match m.capture {
             Capture::Secret if m.example => examples.push(m),
+            Capture::Secret if credential::is_bedrock_key(m.value.expose()) => standalone.push(m),
             Capture::KeyId => {
                 if let Some(id) = KeyId::parse(m.value.expose()) {
                     ids.push((id, Part { m, taken: false }));
@@ -197,12 +200,12 @@ pub fn pair(
             example_secret,
         });
     }
-    for s in secrets.iter().filter(|s| !s.taken) {
+    for m in secrets.iter().filter(|s| !s.taken).map(|s| s.m).chain(standalone) {
         out.push(Sighting {
-            location: locate(s.m),
-            rules: vec![s.m.rule],
+            location: locate(m),
+            rules: vec![m.rule],
             key_id: None,
-            secret: Some(Secret::new(s.m.value.expose())),
+            secret: Some(Secret::new(m.value.expose())),
             token: None,
             paired_by: None,
             decoding: Decoding::default(),

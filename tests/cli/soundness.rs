@@ -544,3 +544,57 @@ fn a_jvms_system_properties_are_its_sdks_first_source() {
     );
     assert_gate_fails(&run, &report);
 }
+
+/// A made-up Bedrock long-term API key: ABSK and base64 of
+/// `BedrockAPIKey-q7x2-at-123456789012:` and a random secret.
+const BEDROCK_KEY: &str =
+    "ABSKQmVkcm9ja0FQSUtleS1xN3gyLWF0LTEyMzQ1Njc4OTAxMjpqcWtCeXpjNmFyOVUvWlV0TGIyMWRwamduTGJDbW1LaE1oR0gzZllocndLdA==";
+
+/// A Bedrock long-term API key in `AWS_BEARER_TOKEN_BEDROCK` of a process,
+/// and in a file, is a static credential of its own kind: live, the gate
+/// fails, and the key is never shown (its service user and account are).
+#[test]
+fn a_bedrock_long_term_api_key_is_static_and_never_shown() {
+    let p = process(&["python3", "serve.py"], &[("AWS_BEARER_TOKEN_BEDROCK", BEDROCK_KEY), ("PATH", "/usr/bin:/bin")]);
+    let (run, report) = scan_processes();
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["kind"] == "bedrock-api-key" && f["processes"].as_array().unwrap().iter().any(|q| q["pid"] == p.0.id())
+        })
+        .unwrap_or_else(|| panic!("no Bedrock key in pid {}: {:#}", p.0.id(), report["findings"]));
+    assert_eq!(f["live"], true, "{f:#}");
+    assert_eq!(f["location"]["variable"], "AWS_BEARER_TOKEN_BEDROCK", "{f:#}");
+    assert_gate_fails(&run, &report);
+    let secret_part = &BEDROCK_KEY[4..60];
+    assert!(!run.stdout.contains(secret_part) && !run.stderr.contains(secret_part));
+
+    let t = host();
+    t.write("etc/app/bedrock.env", format!("BEDROCK_API_KEY={BEDROCK_KEY}\n"));
+    let (run, report) = gate(&t);
+    let f =
+        report["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "bedrock-api-key").expect("the file's key");
+    assert_eq!(f["live"], true, "{f:#}");
+    assert_gate_fails(&run, &report);
+    let mut cmd = rolecall();
+    cmd.args(["scan", "--no-imds", "--root"]).arg(t.root());
+    let text = run_with_limit(cmd, Duration::from_secs(60)).stdout;
+    assert!(
+        text.contains("Bedrock long-term API key (BedrockAPIKey-q7x2-at-123456789012, account 123456789012)"),
+        "{text}"
+    );
+    assert!(!text.contains(secret_part) && !run.stdout.contains(secret_part), "{text}");
+}
+
+/// A short-term Bedrock key (`bedrock-api-key-…`, a presigned request made
+/// with the role's own credentials) expires within hours: not a finding.
+#[test]
+fn a_short_term_bedrock_key_is_not_a_static_credential() {
+    let t = host();
+    let short = "bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29tLz9BY3Rpb249Q2FsbFdpdGhCZWFyZXJUb2tlbiZYLUFtei1BbGdvcml0aG09QVdTNC1ITUFDLVNIQTI1Ng==";
+    t.write("etc/app/bedrock.env", format!("AWS_BEARER_TOKEN_BEDROCK={short}\n"));
+    let (_, report) = gate(&t);
+    assert!(report["findings"].as_array().unwrap().is_empty(), "{:#}", report["findings"]);
+}
