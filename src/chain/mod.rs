@@ -48,6 +48,9 @@ pub enum Source {
     Login { profile: String },
     /// `credential_process`: named, never run.
     CredentialProcess { profile: String, command: String },
+    /// IAM Roles Anywhere's `aws_signing_helper credential-process`: managed
+    /// temporary credentials from an X.509 certificate, expected, not static.
+    RolesAnywhere { profile: String, command: String },
     /// Static keys in the shared config file.
     ConfigFile { path: String, profile: String, key_id: Option<KeyId> },
     /// The legacy `AWS_CREDENTIAL_FILE` (botocore only).
@@ -91,6 +94,7 @@ impl Source {
             Source::SharedCredentialsFile { .. } => "shared-credentials-file",
             Source::Login { .. } => "login",
             Source::CredentialProcess { .. } => "custom-process",
+            Source::RolesAnywhere { .. } => "roles-anywhere",
             Source::ConfigFile { .. } => "config-file",
             Source::Ec2CredentialsFile { .. } => "ec2-credentials-file",
             Source::BotoConfig { .. } => "boto-config",
@@ -136,6 +140,9 @@ impl Source {
             Source::CredentialProcess { profile, command } => {
                 Source::CredentialProcess { profile: r(profile), command: r(command) }
             }
+            Source::RolesAnywhere { profile, command } => {
+                Source::RolesAnywhere { profile: r(profile), command: r(command) }
+            }
             Source::ConfigFile { path, profile, key_id } => {
                 Source::ConfigFile { path: r(path), profile: r(profile), key_id }
             }
@@ -166,6 +173,7 @@ impl Source {
             | Source::Sso { .. }
             | Source::Login { .. }
             | Source::CredentialProcess { .. }
+            | Source::RolesAnywhere { .. }
             | Source::Container { .. } => Shadowing::OtherCredentials,
             Source::InstanceRole => Shadowing::UsesRole,
             Source::NoCredentials | Source::Error { .. } => Shadowing::Nothing,
@@ -191,6 +199,10 @@ impl fmt::Display for Source {
             Source::CredentialProcess { profile, command } => {
                 write!(f, "credential_process of profile {profile} ({command}), not run by rolecall")
             }
+            Source::RolesAnywhere { profile, .. } => write!(
+                f,
+                "IAM Roles Anywhere (aws_signing_helper credential-process) of profile {profile}: managed temporary credentials"
+            ),
             Source::ConfigFile { path, profile, key_id } => {
                 write!(f, "static key{} in {path} (profile {profile})", key(key_id))
             }
@@ -385,8 +397,30 @@ pub fn resolve(ctx: &Context, sdk: Sdk) -> Resolution {
         Sdk::Php => php_sdk::resolve(ctx),
     };
     // Every string here came from the host's files and environments.
-    let (source, profile) = (source.redacted(), credential::redact(&profile));
+    let (source, profile) = (roles_anywhere(source).redacted(), credential::redact(&profile));
     Resolution { sdk, method: source.method(), shadowing: source.shadowing(), source, profile }
+}
+
+/// A `credential_process` that runs IAM Roles Anywhere's signing helper
+/// (`aws_signing_helper credential-process …`) for what it is; wherever it
+/// is in a chain (the source of an assumed role too).
+fn roles_anywhere(source: Source) -> Source {
+    match source {
+        Source::CredentialProcess { profile, command } if is_signing_helper(&command) => {
+            Source::RolesAnywhere { profile, command }
+        }
+        Source::AssumeRole { profile, role_arn, source } => {
+            Source::AssumeRole { profile, role_arn, source: Box::new(roles_anywhere(*source)) }
+        }
+        s => s,
+    }
+}
+
+/// The program is `aws_signing_helper` and its first argument `credential-process`.
+fn is_signing_helper(command: &str) -> bool {
+    let mut words = command.split_whitespace().map(|w| w.trim_matches(['"', '\'']));
+    let program = words.next().and_then(|p| p.rsplit('/').next()).unwrap_or_default();
+    program == "aws_signing_helper" && words.next() == Some("credential-process")
 }
 
 /// The Rust SDK's profile provider on its own, without the rest of the

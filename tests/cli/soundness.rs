@@ -598,3 +598,40 @@ fn a_short_term_bedrock_key_is_not_a_static_credential() {
     let (_, report) = gate(&t);
     assert!(report["findings"].as_array().unwrap().is_empty(), "{:#}", report["findings"]);
 }
+
+/// IAM Roles Anywhere's signing helper as a profile's `credential_process`
+/// gives managed temporary credentials: named as such, not static keys,
+/// and never run.
+#[test]
+fn a_roles_anywhere_credential_process_is_expected_not_static() {
+    let t = Tree::new();
+    let marker = t.path("ran");
+    let helper = t.write("bin/aws_signing_helper", format!("#!/bin/sh\ntouch {}\n", marker.display()));
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    t.write(
+        "home/svc/.aws/config",
+        format!(
+            "[profile default]\ncredential_process = {} credential-process --certificate /etc/pki/svc.pem --private-key /etc/pki/svc.key \
+             --trust-anchor-arn arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/0f3e2a1b \
+             --profile-arn arn:aws:rolesanywhere:us-east-1:123456789012:profile/9c8d7e6f \
+             --role-arn arn:aws:iam::123456789012:role/svc\n",
+            helper.display()
+        ),
+    );
+    let p = crate::host::sleeper(&[("HOME", t.path("home/svc").to_str().unwrap()), ("PATH", "/usr/bin:/bin")]);
+    let (run, report) = scan_processes();
+    let c = report["chains"].as_array().unwrap().iter().find(|c| c["subject"]["pid"] == p.0.id()).unwrap();
+    assert_eq!(c["resolution"]["source"]["type"], "roles-anywhere", "{c:#}");
+    assert_eq!(c["resolution"]["shadowing"], "other-credentials", "{c:#}");
+    // Every SDK runs it, but those that read no config file: Go v1 (without
+    // AWS_SDK_LOAD_CONFIG) and Java v1.
+    for o in c["other_sdks"].as_array().unwrap() {
+        let expect = if o["sdk"] == "go-v1" || o["sdk"] == "java-v1" { "no-credentials" } else { "roles-anywhere" };
+        assert_eq!(o["source"]["type"], expect, "{o:#}");
+    }
+    let pid = p.0.id();
+    let in_process = |f: &&Value| f["processes"].as_array().unwrap().iter().any(|q| q["pid"] == pid);
+    assert!(!report["findings"].as_array().unwrap().iter().any(|f| in_process(&f)), "no finding in pid {pid}");
+    assert!(!marker.exists(), "the helper was run");
+    assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+}
