@@ -222,6 +222,13 @@ pub struct ImdsReport {
     pub v1_allowed: Option<bool>,
     pub identity: Option<Identity>,
     pub role: RoleStatus,
+    /// With no role attached: whether the instance identity role's
+    /// credentials answer (`identity-credentials/ec2/security-credentials/ec2-instance`),
+    /// which the SSM agent uses under Default Host Management Configuration
+    /// (DHMC). They are never the attached role and no application's SDK
+    /// uses them. None when not asked or not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_credentials: Option<bool>,
     /// Things that went wrong without deciding the outcome (a missing identity document, ...).
     pub notes: Vec<String>,
     pub elapsed_ms: u64,
@@ -464,6 +471,7 @@ pub fn probe(opts: &ImdsOptions) -> ImdsReport {
         v1_allowed: None,
         identity: None,
         role: RoleStatus::Unknown { reason: String::new() },
+        identity_credentials: None,
         notes: Vec::new(),
         elapsed_ms: 0,
         role_credentials: None,
@@ -624,6 +632,7 @@ fn run_probe(client: &Client, report: &mut ImdsReport, keep_credentials: bool) {
         Err(Failure::Status(404, _)) => {
             report.role = RoleStatus::None;
             report.detail.push_str("; no IAM role is attached (iam/info: 404)");
+            report.identity_credentials = identity_role(&mut get, report);
             return check_v1(client, report);
         }
         Err(Failure::Status(401, m)) => {
@@ -643,6 +652,7 @@ fn run_probe(client: &Client, report: &mut ImdsReport, keep_credentials: bool) {
     let Some(role_name) = role_name else {
         report.role = RoleStatus::None;
         report.detail.push_str("; no IAM role is attached (empty role list)");
+        report.identity_credentials = identity_role(&mut get, report);
         return check_v1(client, report);
     };
     if role_name.len() > 128 || !role_name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b)) {
@@ -684,6 +694,20 @@ fn run_probe(client: &Client, report: &mut ImdsReport, keep_credentials: bool) {
         session_key_id,
     };
     check_v1(client, report)
+}
+
+/// Whether the instance identity role's credentials answer (only their key
+/// ID is parsed; nothing of them is kept).
+fn identity_role(get: &mut dyn FnMut(&str) -> Result<Body, Failure>, report: &mut ImdsReport) -> Option<bool> {
+    let path = "/latest/meta-data/identity-credentials/ec2/security-credentials/ec2-instance";
+    match get(path) {
+        Ok(body) => Some(parse_json::<RoleCredentials>(&body, path).ok().and_then(|c| c.access_key_id).is_some()),
+        Err(Failure::Status(404, _)) => Some(false),
+        Err(e) => {
+            report.notes.push(format!("identity credentials not checked: {e}"));
+            None
+        }
+    }
 }
 
 /// IMDSv1 is open if a request without a token is answered. On such an

@@ -28,6 +28,11 @@ pub enum VerdictKind {
     NoRoleStaticCredentials,
     /// No role is attached and nothing was found.
     NoRole,
+    /// No role is attached, nothing was found, and the instance identity
+    /// role answers: what the SSM agent uses when Default Host Management
+    /// Configuration manages an instance without an instance profile. The
+    /// applications still have no role.
+    NoRoleManagedBySsm,
     /// IMDS could not say whether a role is attached; findings still count.
     RoleUnknown,
     /// Nothing live was found, but part of the host was not read (a time
@@ -42,6 +47,7 @@ impl fmt::Display for VerdictKind {
             VerdictKind::StaticCredentialsDespiteRole => "STATIC CREDENTIALS DESPITE ROLE",
             VerdictKind::NoRoleStaticCredentials => "NO ROLE, STATIC CREDENTIALS",
             VerdictKind::NoRole => "NO ROLE",
+            VerdictKind::NoRoleManagedBySsm => "NO ROLE (SSM DEFAULT HOST MANAGEMENT)",
             VerdictKind::RoleUnknown => "ROLE UNKNOWN",
             VerdictKind::Incomplete => "INCOMPLETE",
         })
@@ -322,6 +328,7 @@ pub fn decide(
         (RoleStatus::Attached { .. }, false) => VerdictKind::Pass,
         (RoleStatus::Attached { .. }, true) => VerdictKind::StaticCredentialsDespiteRole,
         (RoleStatus::None, true) => VerdictKind::NoRoleStaticCredentials,
+        (RoleStatus::None, false) if imds.identity_credentials == Some(true) => VerdictKind::NoRoleManagedBySsm,
         (RoleStatus::None, false) => VerdictKind::NoRole,
         (RoleStatus::Unknown { .. }, _) => VerdictKind::RoleUnknown,
     };
@@ -331,7 +338,7 @@ pub fn decide(
         .filter(|c| match c {
             FailOn::StaticCredentialsDespiteRole => verdict == VerdictKind::StaticCredentialsDespiteRole,
             FailOn::NoRoleStaticCredentials => verdict == VerdictKind::NoRoleStaticCredentials,
-            FailOn::NoRole => verdict == VerdictKind::NoRole,
+            FailOn::NoRole => matches!(verdict, VerdictKind::NoRole | VerdictKind::NoRoleManagedBySsm),
             FailOn::RoleUnknownStaticCredentials => verdict == VerdictKind::RoleUnknown && live > 0,
             FailOn::RoleUnknown => verdict == VerdictKind::RoleUnknown,
             FailOn::Credentials => live > 0 || !coverage.complete,
@@ -344,6 +351,9 @@ pub fn decide(
     failed.dedup();
     let role_text = match &imds.role {
         RoleStatus::Attached { role_name, .. } => format!("role {role_name} is attached"),
+        RoleStatus::None if imds.identity_credentials == Some(true) => "no role is attached (the instance identity \
+            role answers, as under SSM Default Host Management, for the SSM agent only: applications have no role)"
+            .to_string(),
         RoleStatus::None => "no role is attached".to_string(),
         RoleStatus::Unknown { .. } => "whether a role is attached is unknown".to_string(),
     };

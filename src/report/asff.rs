@@ -110,7 +110,7 @@ pub fn findings(report: &Report) -> Result<Vec<Value>> {
     let (status, severity) = match v.verdict {
         VerdictKind::Pass => ("PASSED", "INFORMATIONAL"),
         VerdictKind::StaticCredentialsDespiteRole | VerdictKind::NoRoleStaticCredentials => ("FAILED", "HIGH"),
-        VerdictKind::NoRole => ("FAILED", "MEDIUM"),
+        VerdictKind::NoRole | VerdictKind::NoRoleManagedBySsm => ("FAILED", "MEDIUM"),
         VerdictKind::RoleUnknown if v.live_credentials > 0 => ("FAILED", "HIGH"),
         VerdictKind::RoleUnknown => ("NOT_AVAILABLE", "INFORMATIONAL"),
         VerdictKind::Incomplete => ("WARNING", "MEDIUM"),

@@ -54,6 +54,11 @@ pub(crate) struct ImdsView<'a> {
     detail: &'a str,
     /// Whether a tokenless request was answered (IMDSv1 open); null when unknown.
     v1_allowed: Option<bool>,
+    /// With no role attached: whether the instance identity role answers
+    /// (for the SSM agent under Default Host Management; never the attached
+    /// role). Absent when not asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity_credentials: Option<bool>,
     notes: &'a [String],
     elapsed_ms: u64,
 }
@@ -226,6 +231,7 @@ pub(crate) fn imds(report: &Report) -> ImdsView<'_> {
         state: imds.state,
         detail: &imds.detail,
         v1_allowed: imds.v1_allowed,
+        identity_credentials: imds.identity_credentials,
         notes: &imds.notes,
         elapsed_ms: imds.elapsed_ms,
     }

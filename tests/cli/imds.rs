@@ -117,6 +117,24 @@ fn no_role_and_empty_role_list() {
     }
 }
 
+/// An instance SSM manages by Default Host Management: no instance profile,
+/// the instance identity role answering. Its own verdict, which says the
+/// identity role is for the SSM agent only; the identity role is never
+/// taken for the attached role, and its credentials are never shown.
+#[test]
+fn a_dhmc_host_is_its_own_verdict_not_a_role() {
+    let (run, r, _s) = probe(Mode::IdentityOnly, Duration::from_secs(5));
+    assert_eq!(r["role"]["status"], "none", "{r}");
+    assert_eq!(r["imds"]["identity_credentials"], true, "{r}");
+    assert_eq!(r["verdict"]["verdict"], "no-role-managed-by-ssm", "{r}");
+    assert!(r["verdict"]["summary"].as_str().unwrap().contains("SSM agent only"), "{r}");
+    assert_eq!(run.code, 1, "the applications still have no role: no role fails by default");
+    assert!(!run.stdout.contains("identity+secret") && !run.stderr.contains("identity+secret"));
+    let (_, r, _s) = probe(Mode::NoRole, Duration::from_secs(5));
+    assert_eq!(r["imds"]["identity_credentials"], false, "{r}");
+    assert_eq!(r["verdict"]["verdict"], "no-role");
+}
+
 #[test]
 fn disabled_imds_answers_403() {
     let (run, r, _s) = probe(Mode::Disabled, Duration::from_secs(5));

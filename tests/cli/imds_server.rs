@@ -24,6 +24,8 @@ pub const ROLE_SESSION_KEY: &str = "ASIARZPUZDIKEWHJY2HX";
 pub const CONTAINER_PATH: &str = "/container-credentials";
 /// The key ID the container credentials endpoint hands out.
 pub const CONTAINER_KEY: &str = "ASIARZPUZDIKCONTAINR";
+/// The instance identity role's key ID, in [`Mode::IdentityOnly`].
+pub const IDENTITY_KEY: &str = "ASIARZPUZDIKIDENTITY";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -37,6 +39,9 @@ pub enum Mode {
     ExpiredTokens,
     /// No instance profile: iam/info and the role list are 404.
     NoRole,
+    /// No instance profile, but the instance identity role's credentials
+    /// answer (an instance SSM manages by Default Host Management).
+    IdentityOnly,
     /// iam/info answers, but the role list is empty.
     EmptyRoleList,
     /// HttpEndpoint=disabled: 403 to everything.
@@ -338,7 +343,7 @@ fn respond(state: &State, method: &str, path: &str, headers: &HashMap<String, St
         None if matches!(mode, Mode::TokenOptional | Mode::DropPutV1Open) => {}
         None => return text(401, "Unauthorized"),
     }
-    let role = !matches!(mode, Mode::NoRole);
+    let role = !matches!(mode, Mode::NoRole | Mode::IdentityOnly);
     if path == "/latest/user-data" {
         return match &state.user_data {
             Some(data) => Response { status: 200, headers: Vec::new(), body: Body::Bytes(data.clone()) },
@@ -347,6 +352,16 @@ fn respond(state: &State, method: &str, path: &str, headers: &HashMap<String, St
     }
     match path {
         "/latest/meta-data/" => text(200, "ami-id\nhostname\niam/\ninstance-id\nplacement/\n"),
+        "/latest/meta-data/identity-credentials/ec2/security-credentials/ec2-instance"
+            if mode == Mode::IdentityOnly =>
+        {
+            text(
+                200,
+                format!(
+                    r#"{{"Code":"Success","LastUpdated":"2026-11-23T00:00:00Z","Type":"AWS-HMAC","AccessKeyId":"{IDENTITY_KEY}","SecretAccessKey":"identity+secret+never+shown+0000000000","Token":"identity-token","Expiration":"2026-11-23T06:00:00Z"}}"#
+                ),
+            )
+        }
         "/latest/dynamic/instance-identity/document" if state.identity.is_some() => {
             text(200, state.identity.clone().unwrap_or_default())
         }
