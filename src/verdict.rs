@@ -217,6 +217,11 @@ pub struct Verdict {
     pub processes_using_static_keys: usize,
     /// Users whose login shell's SDK chain resolves to static keys instead of the role.
     pub users_using_static_keys: usize,
+    /// Processes and users whose chain signs as a person (an IAM Identity
+    /// Center or `aws login` session cached on the host): they fail the
+    /// verdict as static keys do.
+    #[serde(default)]
+    pub person_session_users: Vec<String>,
     /// Who uses static keys, grouped by service (or executable) and key.
     pub static_key_users: Vec<StaticKeyUse>,
     /// The `--fail-on` conditions that hold.
@@ -322,8 +327,15 @@ pub fn decide(
             .count()
     };
     let live = findings.iter().filter(|f| f.assessment.live).count();
+    let sessions: Vec<String> = chains
+        .iter()
+        .filter(|c| c.chain.resolution.shadowing == Shadowing::PersonSession)
+        .map(|c| format!("{} ({})", c.subject, c.chain.resolution.source))
+        .collect();
+    // A person's session on the host counts as a static credential does.
+    let static_found = live > 0 || !sessions.is_empty();
     let role_attached = matches!(imds.role, RoleStatus::Attached { .. });
-    let verdict = match (&imds.role, live > 0) {
+    let verdict = match (&imds.role, static_found) {
         (_, false) if !coverage.complete => VerdictKind::Incomplete,
         (RoleStatus::Attached { .. }, false) => VerdictKind::Pass,
         (RoleStatus::Attached { .. }, true) => VerdictKind::StaticCredentialsDespiteRole,
@@ -339,9 +351,9 @@ pub fn decide(
             FailOn::StaticCredentialsDespiteRole => verdict == VerdictKind::StaticCredentialsDespiteRole,
             FailOn::NoRoleStaticCredentials => verdict == VerdictKind::NoRoleStaticCredentials,
             FailOn::NoRole => matches!(verdict, VerdictKind::NoRole | VerdictKind::NoRoleManagedBySsm),
-            FailOn::RoleUnknownStaticCredentials => verdict == VerdictKind::RoleUnknown && live > 0,
+            FailOn::RoleUnknownStaticCredentials => verdict == VerdictKind::RoleUnknown && static_found,
             FailOn::RoleUnknown => verdict == VerdictKind::RoleUnknown,
-            FailOn::Credentials => live > 0 || !coverage.complete,
+            FailOn::Credentials => static_found || !coverage.complete,
             FailOn::Incomplete => verdict == VerdictKind::Incomplete,
             FailOn::Imdsv1 => imds.v1_allowed == Some(true),
             FailOn::Never => false,
@@ -375,6 +387,9 @@ pub fn decide(
     if uses.len() > 3 {
         summary.push_str(&format!("; and {} more", uses.len() - 3));
     }
+    for who in sessions.iter().take(3) {
+        summary.push_str(&format!("; {who} signs as a person"));
+    }
     Verdict {
         verdict,
         summary,
@@ -389,6 +404,7 @@ pub fn decide(
         imdsv1_allowed: imds.v1_allowed,
         processes_using_static_keys: static_count(false),
         users_using_static_keys: static_count(true),
+        person_session_users: sessions,
         static_key_users: uses,
         // A path that was asked for and is not there: the run could not do what it was told.
         exit_code: if coverage.gap_counts.contains_key(&GapReason::NotFound) {

@@ -195,7 +195,7 @@ fn botocore_profile_providers(
                 error: format!("InvalidConfigError: profile {profile} uses SSO but lacks {}", missing.join(", ")),
             });
         }
-        return Some(Source::Sso { profile: profile.to_string() });
+        return Some(Source::Sso { profile: profile.to_string(), token_cached: false });
     }
     // Static keys in the credentials file.
     let in_creds = static_keys(shared.creds.get(profile), "shared-credentials-file", |key_id| {
@@ -205,7 +205,7 @@ fn botocore_profile_providers(
         return in_creds;
     }
     if p.contains_key("login_session") {
-        return Some(Source::Login { profile: profile.to_string() });
+        return Some(Source::Login { profile: profile.to_string(), token_cached: false });
     }
     if let Some(cmd) = p.get("credential_process") {
         return Some(Source::CredentialProcess { profile: profile.to_string(), command: cmd.clone() });

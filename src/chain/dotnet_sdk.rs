@@ -75,7 +75,7 @@ fn of_profile(ctx: &Context, sdk: Sdk, files: &SdkFiles, name: &str, depth: usiz
         return Some(Source::WebIdentity { role_arn: role_arn.clone(), token_file: token_file.clone() });
     }
     if p.contains_key("sso_account_id") && p.contains_key("sso_role_name") {
-        return Some(Source::Sso { profile: name.into() });
+        return Some(Source::Sso { profile: name.into(), token_cached: false });
     }
     if let Some(command) = p.get("credential_process") {
         return Some(Source::CredentialProcess { profile: name.into(), command: command.clone() });

@@ -355,7 +355,7 @@ fn from_profile(ctx: &Context, major: Major, c: &Linked) -> Source {
                 error: format!("profile {} is configured to use SSO but is missing required configuration", c.name),
             };
         }
-        Source::Sso { profile: c.name.clone() }
+        Source::Sso { profile: c.name.clone(), token_cached: false }
     } else if !c.credential_process.is_empty() {
         Source::CredentialProcess { profile: c.name.clone(), command: c.credential_process.clone() }
     } else {

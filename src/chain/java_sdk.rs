@@ -117,7 +117,7 @@ fn profile_provider(ctx: &Context, files: &SdkFiles, name: &str, children: &mut 
         if let Some(k) = required.iter().find(|k| !p.contains_key(**k)) {
             return error(format!("SSO without {k}"));
         }
-        return Some(Source::Sso { profile: name.into() });
+        return Some(Source::Sso { profile: name.into(), token_cached: false });
     }
     if let Some(role_arn) = p.get("role_arn") {
         let source = match (p.get("source_profile"), p.get("credential_source")) {

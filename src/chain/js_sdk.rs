@@ -81,10 +81,10 @@ fn js_profile(
         return Some(Source::CredentialProcess { profile: name.into(), command: command.clone() });
     }
     if SSO_OPTIONS.iter().any(|k| p.contains_key(*k)) {
-        return Some(Source::Sso { profile: name.into() });
+        return Some(Source::Sso { profile: name.into(), token_cached: false });
     }
     if p.contains_key("login_session") {
-        return Some(Source::Login { profile: name.into() });
+        return Some(Source::Login { profile: name.into(), token_cached: false });
     }
     None
 }

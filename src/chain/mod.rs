@@ -40,12 +40,22 @@ pub enum Source {
     AssumeRole { profile: String, role_arn: String, source: Box<Source> },
     /// A web identity token file and a role (EKS, GitHub OIDC, ...).
     WebIdentity { role_arn: String, token_file: String },
-    /// IAM Identity Center.
-    Sso { profile: String },
+    /// IAM Identity Center. `token_cached`: a person's sign-in token is
+    /// cached on the host (`~/.aws/sso/cache/`), so the SDK signs as them.
+    Sso {
+        profile: String,
+        #[serde(default)]
+        token_cached: bool,
+    },
     /// Static keys in the shared credentials file.
     SharedCredentialsFile { path: String, profile: String, key_id: Option<KeyId> },
-    /// `login_session` in the profile.
-    Login { profile: String },
+    /// `login_session` in the profile (`aws login`). `token_cached`: the
+    /// person's session is cached on the host (`~/.aws/login/cache/`).
+    Login {
+        profile: String,
+        #[serde(default)]
+        token_cached: bool,
+    },
     /// `credential_process`: named, never run.
     CredentialProcess { profile: String, command: String },
     /// IAM Roles Anywhere's `aws_signing_helper credential-process`: managed
@@ -73,6 +83,10 @@ pub enum Source {
 pub enum Shadowing {
     /// Static keys (environment, files) are used instead of the role.
     StaticKeys,
+    /// A person's session (IAM Identity Center or `aws login`, its token
+    /// cached on the host) is used instead of the role: someone's identity
+    /// left on a server.
+    PersonSession,
     /// Some other credential (SSO, web identity, container, an external
     /// process) is used instead of the role.
     OtherCredentials,
@@ -132,11 +146,11 @@ impl Source {
             Source::WebIdentity { role_arn, token_file } => {
                 Source::WebIdentity { role_arn: r(role_arn), token_file: r(token_file) }
             }
-            Source::Sso { profile } => Source::Sso { profile: r(profile) },
+            Source::Sso { profile, token_cached } => Source::Sso { profile: r(profile), token_cached },
             Source::SharedCredentialsFile { path, profile, key_id } => {
                 Source::SharedCredentialsFile { path: r(path), profile: r(profile), key_id }
             }
-            Source::Login { profile } => Source::Login { profile: r(profile) },
+            Source::Login { profile, token_cached } => Source::Login { profile: r(profile), token_cached },
             Source::CredentialProcess { profile, command } => {
                 Source::CredentialProcess { profile: r(profile), command: r(command) }
             }
@@ -169,6 +183,9 @@ impl Source {
                 Shadowing::Nothing => Shadowing::Nothing,
                 s => s,
             },
+            Source::Sso { token_cached: true, .. } | Source::Login { token_cached: true, .. } => {
+                Shadowing::PersonSession
+            }
             Source::WebIdentity { .. }
             | Source::Sso { .. }
             | Source::Login { .. }
@@ -191,11 +208,17 @@ impl fmt::Display for Source {
                 write!(f, "role {role_arn} assumed by profile {profile}, from {source}")
             }
             Source::WebIdentity { role_arn, .. } => write!(f, "web identity token for role {role_arn}"),
-            Source::Sso { profile } => write!(f, "IAM Identity Center (SSO) profile {profile}"),
+            Source::Sso { profile, token_cached: true } => {
+                write!(f, "a person's IAM Identity Center (SSO) session, cached on this host, of profile {profile}")
+            }
+            Source::Sso { profile, .. } => write!(f, "IAM Identity Center (SSO) profile {profile}, no token cached"),
             Source::SharedCredentialsFile { path, profile, key_id } => {
                 write!(f, "static key{} in {path} [{profile}]", key(key_id))
             }
-            Source::Login { profile } => write!(f, "login session of profile {profile}"),
+            Source::Login { profile, token_cached: true } => {
+                write!(f, "a person's aws login session, cached on this host, of profile {profile}")
+            }
+            Source::Login { profile, .. } => write!(f, "login session of profile {profile}, none cached"),
             Source::CredentialProcess { profile, command } => {
                 write!(f, "credential_process of profile {profile} ({command}), not run by rolecall")
             }
@@ -397,8 +420,51 @@ pub fn resolve(ctx: &Context, sdk: Sdk) -> Resolution {
         Sdk::Php => php_sdk::resolve(ctx),
     };
     // Every string here came from the host's files and environments.
-    let (source, profile) = (roles_anywhere(source).redacted(), credential::redact(&profile));
+    let source = person_session(ctx, roles_anywhere(source));
+    let (source, profile) = (source.redacted(), credential::redact(&profile));
     Resolution { sdk, method: source.method(), shadowing: source.shadowing(), source, profile }
+}
+
+/// An SSO or `aws login` source marked with whether its person's token is
+/// cached where the SDK looks (`~/.aws/sso/cache/<sha1 of the sso-session
+/// name, or of the start URL>.json`, `~/.aws/login/cache/<sha256 of the
+/// login_session>.json`), also as an assumed role's source.
+fn person_session(ctx: &Context, source: Source) -> Source {
+    use sha1::Digest as _;
+    let files = || sdk_common::load_sdk_files(ctx, Sdk::Rust).ok();
+    let cached = |file: String| {
+        ctx.expand(&file, Sdk::Rust).is_some_and(|p| matches!(ctx.files.read(&p), crate::hostfs::FileText::Text(_)))
+    };
+    match source {
+        Source::Sso { profile, .. } => {
+            let key = files().and_then(|f| {
+                let p = f.profile(&profile)?;
+                p.get("sso_session").or_else(|| p.get("sso_start_url")).cloned()
+            });
+            let token_cached = key.is_some_and(|k| {
+                cached(format!(
+                    "~/.aws/sso/cache/{}.json",
+                    data_encoding::HEXLOWER.encode(&sha1::Sha1::digest(k.as_bytes()))
+                ))
+            });
+            Source::Sso { profile, token_cached }
+        }
+        Source::Login { profile, .. } => {
+            let key = files().and_then(|f| f.profile(&profile)?.get("login_session").cloned());
+            let token_cached = key.is_some_and(|k| {
+                use sha2::Digest as _;
+                cached(format!(
+                    "~/.aws/login/cache/{}.json",
+                    data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(k.as_bytes()))
+                ))
+            });
+            Source::Login { profile, token_cached }
+        }
+        Source::AssumeRole { profile, role_arn, source } => {
+            Source::AssumeRole { profile, role_arn, source: Box::new(person_session(ctx, *source)) }
+        }
+        s => s,
+    }
 }
 
 /// A `credential_process` that runs IAM Roles Anywhere's signing helper

@@ -39,7 +39,7 @@ pub(super) fn resolve(ctx: &Context) -> (Source, String) {
     let (creds, config) = (read(ctx, &creds_path), read(ctx, &config_path));
     let config_default = section(&config, "profile default");
     if config_default.is_some_and(|p| p.contains_key("sso_account_id") && p.contains_key("sso_role_name")) {
-        return (Source::Sso { profile: "default".into() }, profile);
+        return (Source::Sso { profile: "default".into(), token_cached: false }, profile);
     }
     let in_creds = section(&creds, &profile);
     if let Some(command) = in_creds.and_then(|p| p.get("credential_process")) {

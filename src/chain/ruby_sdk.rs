@@ -109,7 +109,7 @@ impl Shared {
         if region.is_none() || required.iter().any(|k| !p.contains_key(*k)) {
             return Some(Err(format!("ArgumentError: profile {profile}: missing required SSO keys")));
         }
-        Some(Ok(Source::Sso { profile: profile.into() }))
+        Some(Ok(Source::Sso { profile: profile.into(), token_cached: false }))
     }
 
     /// `TokenProviderChain`, which every client resolves when it is built:

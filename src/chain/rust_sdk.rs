@@ -139,10 +139,10 @@ fn rust_base(ctx: &Context, files: &SdkFiles, name: &str, p: &Options) -> Result
         if region.is_none() || start_url.is_none() {
             return Err(RustMiss::NotLoaded);
         }
-        return Ok(Source::Sso { profile: name.into() });
+        return Ok(Source::Sso { profile: name.into(), token_cached: false });
     }
     if p.contains_key("login_session") {
-        return Ok(Source::Login { profile: name.into() });
+        return Ok(Source::Login { profile: name.into(), token_cached: false });
     }
     if let Some(command) = p.get("credential_process") {
         return Ok(Source::CredentialProcess { profile: name.into(), command: command.clone() });

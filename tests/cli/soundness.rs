@@ -635,3 +635,57 @@ fn a_roles_anywhere_credential_process_is_expected_not_static() {
     assert!(!marker.exists(), "the helper was run");
     assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
 }
+
+const LOGIN_ARN: &str = "arn:aws:sts::123456789012:assumed-role/Admin/alice";
+
+/// A process whose profile is IAM Identity Center (or `aws login`) and whose HOME holds that
+/// person's cached token signs as the person: its own kind, and it fails
+/// the gate as static keys do. The same profile without a cached token is
+/// only named.
+#[test]
+fn a_persons_sso_session_left_on_the_host_fails_the_gate() {
+    let t = Tree::new();
+    let config = "[default]\nsso_start_url = https://d-abc123.awsapps.com/start\nsso_region = us-east-1\n\
+                  sso_account_id = 123456789012\nsso_role_name = Admin\n";
+    t.write("signed-in/.aws/config", config);
+    // botocore's cache name: the SHA-1 of the start URL.
+    t.write(
+        "signed-in/.aws/sso/cache/40a89917e3175433e361b710a9d43528d7f1890a.json",
+        r#"{"startUrl": "https://d-abc123.awsapps.com/start", "region": "us-east-1", "accessToken": "aoa-made-up-token", "expiresAt": "2099-01-01T00:00:00Z"}"#,
+    );
+    t.write("not-signed-in/.aws/config", config);
+    // `aws login`: the cache name is the SHA-256 of the login_session.
+    t.write("logged-in/.aws/config", "[default]\nlogin_session = ARN\n".replace("ARN", LOGIN_ARN));
+    t.write(
+        "logged-in/.aws/login/cache/68afef069a49e0c940bc8515a36649850d686bdd2e3c07927360d151553fc4d3.json",
+        r#"{"accessToken": {"accessKeyId": "ASIA-made-up"}}"#,
+    );
+    let home = |h: &str| t.path(h).display().to_string();
+    let (a, b) = (home("signed-in"), home("not-signed-in"));
+    let signed_in = crate::host::sleeper(&[("HOME", a.as_str()), ("PATH", "/usr/bin:/bin")]);
+    let not_signed_in = crate::host::sleeper(&[("HOME", b.as_str()), ("PATH", "/usr/bin:/bin")]);
+    let logged_in_home = home("logged-in");
+    let logged_in = crate::host::sleeper(&[("HOME", logged_in_home.as_str()), ("PATH", "/usr/bin:/bin")]);
+    let (run, report) = scan_processes();
+    let chain =
+        |pid: u32| report["chains"].as_array().unwrap().iter().find(|c| c["subject"]["pid"] == pid).unwrap().clone();
+    let c = chain(signed_in.0.id());
+    assert_eq!(c["resolution"]["source"]["type"], "sso", "{c:#}");
+    assert_eq!(c["resolution"]["source"]["token_cached"], true, "{c:#}");
+    assert_eq!(c["resolution"]["shadowing"], "person-session", "{c:#}");
+    let c = chain(logged_in.0.id());
+    assert_eq!(c["resolution"]["source"]["type"], "login", "{c:#}");
+    assert_eq!(c["resolution"]["shadowing"], "person-session", "{c:#}");
+    let c = chain(not_signed_in.0.id());
+    assert_eq!(c["resolution"]["source"]["token_cached"], false, "{c:#}");
+    assert_eq!(c["resolution"]["shadowing"], "other-credentials", "{c:#}");
+    let users: Vec<&str> =
+        report["verdict"]["person_session_users"].as_array().unwrap().iter().map(|u| u.as_str().unwrap()).collect();
+    assert!(users.iter().any(|u| u.starts_with(&format!("pid {} ", signed_in.0.id()))), "{users:?}");
+    assert!(!users.iter().any(|u| u.starts_with(&format!("pid {} ", not_signed_in.0.id()))), "{users:?}");
+    // The gate fails on the session itself, without a static key.
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(report["verdict"]["failed_conditions"].as_array().unwrap().contains(&Value::from("credentials")));
+    assert!(report["verdict"]["summary"].as_str().unwrap().contains("signs as a person"), "{:#}", report["verdict"]);
+    assert!(!run.stdout.contains("aoa-made-up-token"));
+}
