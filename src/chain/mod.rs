@@ -61,6 +61,9 @@ pub enum Source {
     /// IAM Roles Anywhere's `aws_signing_helper credential-process`: managed
     /// temporary credentials from an X.509 certificate, expected, not static.
     RolesAnywhere { profile: String, command: String },
+    /// IMDS as IAM Roles Anywhere's `aws_signing_helper serve` emulates it
+    /// (on 127.0.0.1:9911): managed temporary credentials, expected.
+    RolesAnywhereServe { endpoint: String },
     /// Static keys in the shared config file.
     ConfigFile { path: String, profile: String, key_id: Option<KeyId> },
     /// The legacy `AWS_CREDENTIAL_FILE` (botocore only).
@@ -109,6 +112,7 @@ impl Source {
             Source::Login { .. } => "login",
             Source::CredentialProcess { .. } => "custom-process",
             Source::RolesAnywhere { .. } => "roles-anywhere",
+            Source::RolesAnywhereServe { .. } => "roles-anywhere-serve",
             Source::ConfigFile { .. } => "config-file",
             Source::Ec2CredentialsFile { .. } => "ec2-credentials-file",
             Source::BotoConfig { .. } => "boto-config",
@@ -163,6 +167,7 @@ impl Source {
             Source::Ec2CredentialsFile { path, key_id } => Source::Ec2CredentialsFile { path: r(path), key_id },
             Source::BotoConfig { path, key_id } => Source::BotoConfig { path: r(path), key_id },
             Source::Container { uri } => Source::Container { uri: r(uri) },
+            Source::RolesAnywhereServe { endpoint } => Source::RolesAnywhereServe { endpoint: r(endpoint) },
             Source::Error { error } => Source::Error { error: r(error) },
             s @ (Source::Environment { .. }
             | Source::SystemProperties { .. }
@@ -191,6 +196,7 @@ impl Source {
             | Source::Login { .. }
             | Source::CredentialProcess { .. }
             | Source::RolesAnywhere { .. }
+            | Source::RolesAnywhereServe { .. }
             | Source::Container { .. } => Shadowing::OtherCredentials,
             Source::InstanceRole => Shadowing::UsesRole,
             Source::NoCredentials | Source::Error { .. } => Shadowing::Nothing,
@@ -234,6 +240,10 @@ impl fmt::Display for Source {
             }
             Source::BotoConfig { path, key_id } => write!(f, "static key{} in boto config {path}", key(key_id)),
             Source::Container { uri } => write!(f, "container credentials endpoint {uri}"),
+            Source::RolesAnywhereServe { endpoint } => write!(
+                f,
+                "IAM Roles Anywhere (aws_signing_helper serve at {endpoint}): managed temporary credentials, not the instance role"
+            ),
             Source::InstanceRole => f.write_str("the instance role (IMDS)"),
             Source::NoCredentials => f.write_str("no credentials"),
             Source::Error { error } => write!(f, "an error ({error})"),
@@ -521,6 +531,9 @@ fn v1_disabled(ctx: &Context, sdk: Sdk, profile: Option<&Options>) -> bool {
 
 /// The instance role as the SDK reaches it. `v1_disabled`: see [`v1_disabled`].
 fn instance_role(ctx: &Context, sdk: Sdk, v1_disabled: bool) -> Source {
+    if let Some(endpoint) = roles_anywhere_serve(ctx).filter(|_| !imds_disabled(ctx, sdk)) {
+        return Source::RolesAnywhereServe { endpoint };
+    }
     if imds_disabled(ctx, sdk) || !ctx.instance.attached {
         return Source::NoCredentials;
     }
@@ -533,6 +546,19 @@ fn instance_role(ctx: &Context, sdk: Sdk, v1_disabled: bool) -> Source {
         return Source::Error { error: error.into() };
     }
     Source::InstanceRole
+}
+
+/// The port `aws_signing_helper serve` listens on unless told otherwise.
+const SIGNING_HELPER_PORT: u16 = 9911;
+
+/// The process's IMDS endpoint when it is IAM Roles Anywhere's local IMDS
+/// emulator (`aws_signing_helper serve`, on 127.0.0.1:9911): the "instance
+/// role" it gets is the Roles Anywhere role, whatever the instance has.
+fn roles_anywhere_serve(ctx: &Context) -> Option<String> {
+    let endpoint = ctx.var("AWS_EC2_METADATA_SERVICE_ENDPOINT")?;
+    let url = reqwest::Url::parse(endpoint).ok()?;
+    let loopback = url.host_str()?.trim_matches(['[', ']']).parse::<std::net::IpAddr>().ok()?.is_loopback();
+    (loopback && url.port() == Some(SIGNING_HELPER_PORT)).then(|| endpoint.to_string())
 }
 
 fn container_uri(ctx: &Context) -> Option<String> {

@@ -689,3 +689,20 @@ fn a_persons_sso_session_left_on_the_host_fails_the_gate() {
     assert!(report["verdict"]["summary"].as_str().unwrap().contains("signs as a person"), "{:#}", report["verdict"]);
     assert!(!run.stdout.contains("aoa-made-up-token"));
 }
+
+/// A process pointed at `aws_signing_helper serve` (IAM Roles Anywhere's
+/// IMDS emulator on 127.0.0.1:9911) gets the Roles Anywhere role, not the
+/// instance's: named as such, in every model, whatever the instance has.
+#[test]
+fn a_process_on_the_roles_anywhere_imds_emulator_is_expected() {
+    let p = crate::host::sleeper(&[
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9911/"),
+        ("HOME", "/nonexistent"),
+        ("PATH", "/usr/bin:/bin"),
+    ]);
+    let (_, report) = scan_processes();
+    let c = report["chains"].as_array().unwrap().iter().find(|c| c["subject"]["pid"] == p.0.id()).unwrap();
+    assert_eq!(c["resolution"]["source"]["type"], "roles-anywhere-serve", "{c:#}");
+    assert_eq!(c["resolution"]["shadowing"], "other-credentials", "{c:#}");
+    assert!(c["other_sdks"].as_array().unwrap().is_empty(), "every model agrees: {c:#}");
+}
