@@ -293,6 +293,11 @@ impl ConfigProfiles {
 /// (a section named twice is merged, a later option replaces an earlier).
 pub type Sections = Vec<(String, Options)>;
 
+/// The options of the section called `name` (the first, if several).
+pub fn section<'a>(sections: &'a Sections, name: &str) -> Option<&'a Options> {
+    sections.iter().find(|(n, _)| n == name).map(|(_, o)| o)
+}
+
 /// The index of section `name` in `sections`, added if it is new; `index`
 /// maps names to indices, so that a file of many sections parses in linear time.
 fn merge_section(sections: &mut Sections, index: &mut HashMap<String, usize>, name: &str) -> usize {

@@ -227,9 +227,11 @@ pub fn screen_secret(s: &[u8]) -> Screen {
 }
 
 /// Whether a captured secret is an Amazon Bedrock long-term API key
-/// (`ABSK` and base64), which is a credential on its own.
+/// (`ABSK` and at least 60 base64 characters, as rule aws.bedrock-api-key
+/// matches it), which is a credential on its own; a 40-character secret
+/// access key that happens to start with `ABSK` is not one.
 pub fn is_bedrock_key(s: &[u8]) -> bool {
-    s.starts_with(b"ABSK")
+    s.len() >= 64 && s.starts_with(b"ABSK")
 }
 
 /// The service user and account a Bedrock long-term API key names
@@ -241,7 +243,11 @@ pub fn bedrock_identity(key: &[u8]) -> Option<(String, String)> {
     let colon = memchr::memchr(b':', &decoded)?;
     let user = std::str::from_utf8(&decoded[..colon]).ok()?;
     let account = user.strip_prefix("BedrockAPIKey-")?.rsplit_once("-at-")?.1;
-    let plausible = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    // What decodes is anyone's bytes: only a name of the documented shape is shown.
+    let plausible = account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && user.len() <= 128
+        && user.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     plausible.then(|| (user.to_string(), account.to_string()))
 }
 
@@ -322,6 +328,15 @@ pub fn redact(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bedrock_key_names_its_user_only_when_the_name_has_its_shape() {
+        let key = |user: &str| format!("ABSK{}", data_encoding::BASE64.encode(format!("{user}:secretpart").as_bytes()));
+        let ok = key("BedrockAPIKey-q7x2-at-123456789012");
+        assert_eq!(bedrock_identity(ok.as_bytes()).map(|(_, a)| a), Some("123456789012".to_string()));
+        assert_eq!(bedrock_identity(key("BedrockAPIKey-\x1b[31m-at-123456789012").as_bytes()), None);
+        assert!(!is_bedrock_key(b"ABSKshortfortysecretaccesskeyABCDEFGHIJK"));
+    }
 
     #[test]
     fn account_decodes_new_generation_keys_only() {

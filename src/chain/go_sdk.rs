@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{Context, Sdk, Source, container_uri, display, instance_role, key_of};
+use super::{Context, Sdk, Source, container_uri, instance_role, key_of, keys_in_file};
 use crate::awsconfig::{self, Options};
 use crate::hostfs::FileText;
 
@@ -185,12 +185,8 @@ impl Files {
     fn keys_source(&self, name: &str, options: &Options, from_creds: bool) -> Option<Source> {
         let id = options.get("aws_access_key_id").filter(|v| !v.is_empty())?;
         options.get("aws_secret_access_key").filter(|v| !v.is_empty())?;
-        let key_id = key_of(Some(id));
-        Some(if from_creds {
-            Source::SharedCredentialsFile { path: display(&self.creds_path), profile: name.into(), key_id }
-        } else {
-            Source::ConfigFile { path: display(&self.config_path), profile: name.into(), key_id }
-        })
+        let path = if from_creds { &self.creds_path } else { &self.config_path };
+        Some(keys_in_file(path, from_creds, name, key_of(Some(id))))
     }
 
     /// `setFromIniSection(s)` of one profile, before linking.

@@ -1,6 +1,7 @@
 //! Works out which credential the AWS SDK default chain would use for one
-//! process or user: botocore's chain as the reference, and the Rust and
-//! JavaScript v3 SDKs' own. Never runs `credential_process`.
+//! process or user: botocore's chain as the reference, and each other
+//! modelled SDK's own (Rust, JavaScript v3, Go, Ruby, Java, .NET, PHP).
+//! Never runs `credential_process`.
 
 mod botocore;
 mod dotnet_sdk;
@@ -410,6 +411,30 @@ fn display(p: &Option<PathBuf>) -> String {
     p.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
 }
 
+/// Static keys of `profile` in a shared file: the credentials file's or the config file's.
+fn keys_in_file(path: &Option<PathBuf>, in_credentials: bool, profile: &str, key_id: Option<KeyId>) -> Source {
+    let (path, profile) = (display(path), profile.to_string());
+    if in_credentials {
+        Source::SharedCredentialsFile { path, profile, key_id }
+    } else {
+        Source::ConfigFile { path, profile, key_id }
+    }
+}
+
+/// Whether an IAM Identity Center token for `key` (an sso-session name, or
+/// a legacy profile's start URL) is cached where the SDKs look:
+/// `~/.aws/sso/cache/<SHA-1 of key>.json`.
+fn sso_token_cached(ctx: &Context, key: &str) -> bool {
+    use sha1::Digest as _;
+    cached_file(ctx, &format!("~/.aws/sso/cache/{}.json", data_encoding::HEXLOWER.encode(&sha1::Sha1::digest(key))))
+}
+
+/// Whether `file` (with `~`) is a readable regular file for this context;
+/// `~` is HOME, else the passwd entry's home (as every SDK but Rust's has it).
+fn cached_file(ctx: &Context, file: &str) -> bool {
+    ctx.expand(file, Sdk::Ruby).is_some_and(|p| matches!(ctx.files.read(&p), crate::hostfs::FileText::Text(_)))
+}
+
 fn key_of(v: Option<&String>) -> Option<KeyId> {
     v.and_then(|k| KeyId::parse(k.trim().as_bytes()))
 }
@@ -440,33 +465,22 @@ pub fn resolve(ctx: &Context, sdk: Sdk) -> Resolution {
 /// name, or of the start URL>.json`, `~/.aws/login/cache/<sha256 of the
 /// login_session>.json`), also as an assumed role's source.
 fn person_session(ctx: &Context, source: Source) -> Source {
-    use sha1::Digest as _;
-    let files = || sdk_common::load_sdk_files(ctx, Sdk::Rust).ok();
-    let cached = |file: String| {
-        ctx.expand(&file, Sdk::Rust).is_some_and(|p| matches!(ctx.files.read(&p), crate::hostfs::FileText::Text(_)))
+    let option = |profile: &str, names: &[&str]| {
+        let files = sdk_common::load_sdk_files(ctx, Sdk::Rust).ok()?;
+        let p = files.profile(profile)?;
+        names.iter().find_map(|n| p.get(*n)).cloned()
     };
     match source {
         Source::Sso { profile, .. } => {
-            let key = files().and_then(|f| {
-                let p = f.profile(&profile)?;
-                p.get("sso_session").or_else(|| p.get("sso_start_url")).cloned()
-            });
-            let token_cached = key.is_some_and(|k| {
-                cached(format!(
-                    "~/.aws/sso/cache/{}.json",
-                    data_encoding::HEXLOWER.encode(&sha1::Sha1::digest(k.as_bytes()))
-                ))
-            });
+            let token_cached =
+                option(&profile, &["sso_session", "sso_start_url"]).is_some_and(|k| sso_token_cached(ctx, &k));
             Source::Sso { profile, token_cached }
         }
         Source::Login { profile, .. } => {
-            let key = files().and_then(|f| f.profile(&profile)?.get("login_session").cloned());
-            let token_cached = key.is_some_and(|k| {
-                use sha2::Digest as _;
-                cached(format!(
-                    "~/.aws/login/cache/{}.json",
-                    data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(k.as_bytes()))
-                ))
+            use sha2::Digest as _;
+            let token_cached = option(&profile, &["login_session"]).is_some_and(|k| {
+                let name = data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(k.as_bytes()));
+                cached_file(ctx, &format!("~/.aws/login/cache/{name}.json"))
             });
             Source::Login { profile, token_cached }
         }

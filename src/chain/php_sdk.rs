@@ -7,8 +7,8 @@
 
 use std::path::PathBuf;
 
-use super::{Context, Sdk, Source, display, instance_role, key_of};
-use crate::awsconfig::{self, Options, Sections};
+use super::{Context, Sdk, Source, instance_role, key_of, keys_in_file};
+use crate::awsconfig::{self, Options, Sections, section};
 use crate::hostfs::FileText;
 
 fn read(ctx: &Context, path: &Option<PathBuf>) -> Sections {
@@ -16,10 +16,6 @@ fn read(ctx: &Context, path: &Option<PathBuf>) -> Sections {
         Some(FileText::Text(t)) => awsconfig::parse_rust(&t).unwrap_or_default(),
         _ => Vec::new(),
     }
-}
-
-fn section<'a>(sections: &'a Sections, name: &str) -> Option<&'a Options> {
-    sections.iter().find(|(n, _)| n == name).map(|(_, o)| o)
 }
 
 pub(super) fn resolve(ctx: &Context) -> (Source, String) {
@@ -67,12 +63,7 @@ fn ini(sections: &Sections, path: &Option<PathBuf>, name: &str, p: &Options, con
     let keys = |name: &str, p: &Options| {
         let id = p.get("aws_access_key_id").filter(|v| !v.is_empty())?;
         p.get("aws_secret_access_key").filter(|v| !v.is_empty())?;
-        let (path, profile, key_id) = (display(path), name.to_string(), key_of(Some(id)));
-        Some(if config {
-            Source::ConfigFile { path, profile, key_id }
-        } else {
-            Source::SharedCredentialsFile { path, profile, key_id }
-        })
+        Some(keys_in_file(path, !config, name, key_of(Some(id))))
     };
     if let Some(role_arn) = p.get("role_arn") {
         let sp = p.get("source_profile")?;

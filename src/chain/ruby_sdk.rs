@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
-use super::{Context, Sdk, Source, display, instance_role, key_of};
-use crate::awsconfig::{self, Options, Sections};
+use super::{Context, Sdk, Source, instance_role, key_of, keys_in_file, sso_token_cached};
+use crate::awsconfig::{self, Options, Sections, section};
 use crate::hostfs::FileText;
 
 /// `Aws.shared_config`: both files parsed by `Aws::IniParser`.
@@ -16,10 +16,6 @@ struct Shared {
     creds: Sections,
     /// None when `AWS_SDK_CONFIG_OPT_OUT` is set or the file is not there.
     config: Option<Sections>,
-}
-
-fn section<'a>(sections: &'a Sections, name: &str) -> Option<&'a Options> {
-    sections.iter().find(|(n, _)| n == name).map(|(_, o)| o)
 }
 
 impl Shared {
@@ -60,18 +56,10 @@ impl Shared {
             ["aws_access_key_id", "aws_secret_access_key"].iter().all(|k| o.get(*k).is_some_and(|v| !v.is_empty()))
         };
         if let Some(o) = self.in_creds(profile).filter(|o| set(o)) {
-            let key_id = key_of(o.get("aws_access_key_id"));
-            return Ok(Some(Source::SharedCredentialsFile {
-                path: display(&self.creds_path),
-                profile: profile.into(),
-                key_id,
-            }));
+            return Ok(Some(keys_in_file(&self.creds_path, true, profile, key_of(o.get("aws_access_key_id")))));
         }
-        Ok(self.in_config(profile).filter(|o| set(o)).map(|o| Source::ConfigFile {
-            path: display(&self.config_path),
-            profile: profile.into(),
-            key_id: key_of(o.get("aws_access_key_id")),
-        }))
+        let in_config = self.in_config(profile).filter(|o| set(o));
+        Ok(in_config.map(|o| keys_in_file(&self.config_path, false, profile, key_of(o.get("aws_access_key_id")))))
     }
 
     /// A value from the credentials file, else the config file.
@@ -117,7 +105,6 @@ impl Shared {
     /// region, and its token cached (`~/.aws/sso/cache/<sha1 of the name>.json`),
     /// or no client can be built at all.
     fn sso_token_error(&self, ctx: &Context, profile: &str) -> Option<Source> {
-        use sha1::Digest;
         self.config.as_ref()?;
         let (sections, p) = [(&self.creds, self.in_creds(profile)), (self.config.as_ref()?, self.in_config(profile))]
             .into_iter()
@@ -127,12 +114,7 @@ impl Shared {
         if section(sections, &format!("sso-session {name}")).and_then(|s| s.get("sso_region")).is_none() {
             return error("not defined, or without its sso_region");
         }
-        let digest = data_encoding::HEXLOWER.encode(&sha1::Sha1::digest(name.as_bytes()));
-        let cache = ctx.expand(&format!("~/.aws/sso/cache/{digest}.json"), Sdk::Ruby);
-        match cache.map(|c| ctx.files.read(&c)) {
-            Some(FileText::Text(_)) => None,
-            _ => error("no cached token"),
-        }
+        if sso_token_cached(ctx, name) { None } else { error("no cached token") }
     }
 
     /// `assume_role_credentials_from_config`: the credentials file's profile, then the config file's.

@@ -1,10 +1,11 @@
-//! What the Rust and JavaScript v3 models share: the shared files read with
-//! each SDK's own parser, environment keys, named credential sources, and
-//! the remote end of their chains.
+//! What the models share: the shared files read with each SDK's own parser
+//! (Rust, JavaScript v3, and the Java and .NET models by the Rust rules),
+//! and for the Rust and JavaScript models environment keys, named credential
+//! sources and the remote end of their chains.
 
 use std::path::PathBuf;
 
-use super::{Context, Sdk, Source, container_uri, display, instance_role, key_of};
+use super::{Context, Sdk, Source, container_uri, instance_role, key_of, keys_in_file};
 use crate::awsconfig::{self, Options, SdkProfiles};
 use crate::credential::KeyId;
 use crate::hostfs::FileText;
@@ -38,9 +39,9 @@ impl SdkFiles {
     pub(super) fn static_source(&self, profile: &str, p: &Options) -> Source {
         let key_id = key_of(p.get("aws_access_key_id"));
         if self.profiles.keys_from_credentials.contains(profile) {
-            Source::SharedCredentialsFile { path: display(&self.creds_path), profile: profile.into(), key_id }
+            keys_in_file(&self.creds_path, true, profile, key_id)
         } else {
-            Source::ConfigFile { path: display(&self.config_path), profile: profile.into(), key_id }
+            keys_in_file(&self.config_path, false, profile, key_id)
         }
     }
 }
