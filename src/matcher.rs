@@ -1,7 +1,7 @@
 //! The hot loop: bytes in, [`RawMatch`]es out. Aho-Corasick finds the rules'
 //! keywords; each rule's regex then runs only in a window around them.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input as Haystack, MatchKind, packed};
 use anyhow::{Context, Result};
 use regex_automata::meta::{Cache, Regex};
 use regex_automata::util::captures::Captures;
@@ -31,10 +31,95 @@ struct CompiledRule {
 /// Keywords → candidate windows → regex confirmation, for a whole rule set.
 pub struct Matcher {
     rules: Vec<CompiledRule>,
-    keywords: AhoCorasick,
-    /// For each keyword pattern, the rules that listed it.
+    keywords: Keywords,
+    /// For each keyword, the rules that listed it.
     keyword_rules: Vec<Vec<usize>>,
     overlap: usize,
+}
+
+/// The keyword search. The keywords' distinct first [`PREFIX`] bytes are
+/// searched (few enough patterns for Teddy's fastest, 32-byte-wide form,
+/// where the keywords themselves, in all their case forms, would need its
+/// half-speed "fat" form), and each hit is checked against the keywords that
+/// start that way: the same leftmost-first hits as searching the keywords.
+struct Keywords {
+    prefixes: Prefixes,
+    /// For each prefix, the keywords that start with it, in keyword order.
+    by_prefix: Vec<Vec<usize>>,
+    words: Vec<Vec<u8>>,
+}
+
+/// Bytes of each keyword searched for first (all of a shorter keyword).
+const PREFIX: usize = 4;
+
+/// Teddy itself where the CPU has it (SSSE3 or AVX2, NEON), else an automaton.
+enum Prefixes {
+    Teddy(packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl Prefixes {
+    /// The leftmost-first prefix in `buf[at..]`: (prefix, start).
+    fn find(&self, buf: &[u8], at: usize) -> Option<(usize, usize)> {
+        match self {
+            Prefixes::Teddy(s) => {
+                s.find_in(buf, aho_corasick::Span::from(at..buf.len())).map(|m| (m.pattern().as_usize(), m.start()))
+            }
+            Prefixes::Automaton(a) => {
+                a.find(Haystack::new(buf).span(at..buf.len())).map(|m| (m.pattern().as_usize(), m.start()))
+            }
+        }
+    }
+}
+
+impl Keywords {
+    fn new(words: Vec<String>) -> Result<Keywords> {
+        let len = words.iter().map(|w| w.len()).min().unwrap_or(PREFIX).min(PREFIX);
+        let mut prefixes: Vec<&[u8]> = Vec::new();
+        let mut by_prefix: Vec<Vec<usize>> = Vec::new();
+        for (i, w) in words.iter().enumerate() {
+            let p = &w.as_bytes()[..len];
+            match prefixes.iter().position(|x| *x == p) {
+                Some(at) => by_prefix[at].push(i),
+                None => {
+                    prefixes.push(p);
+                    by_prefix.push(vec![i]);
+                }
+            }
+        }
+        let teddy =
+            packed::Config::new().match_kind(packed::MatchKind::LeftmostFirst).builder().extend(&prefixes).build();
+        let prefixes = match teddy {
+            Some(t) => Prefixes::Teddy(t),
+            None => Prefixes::Automaton(
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .build(&prefixes)
+                    .context("building the keyword automaton")?,
+            ),
+        };
+        Ok(Keywords { prefixes, by_prefix, words: words.into_iter().map(String::into_bytes).collect() })
+    }
+
+    /// Each keyword hit in `buf` as (keyword, start, end), leftmost first,
+    /// not overlapping.
+    fn find_iter<'b>(&'b self, buf: &'b [u8]) -> impl Iterator<Item = (usize, usize, usize)> + 'b {
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            while at < buf.len() {
+                let (prefix, start) = self.prefixes.find(buf, at)?;
+                let word = self.by_prefix[prefix].iter().find(|&&k| buf[start..].starts_with(&self.words[k]));
+                match word {
+                    Some(&k) => {
+                        at = start + self.words[k].len();
+                        return Some((k, start, at));
+                    }
+                    None => at = start + 1,
+                }
+            }
+            None
+        })
+    }
 }
 
 /// Per-thread scratch space, reused across buffers so that the hot loop
@@ -52,7 +137,8 @@ impl Matcher {
         let mut rules = Vec::with_capacity(set.rules.len());
         for (i, rule) in set.rules.iter().enumerate() {
             for k in &rule.spec.keywords {
-                for k in case_variants(k) {
+                let forms = if rule.spec.exact_case { vec![k.clone()] } else { case_variants(k) };
+                for k in forms {
                     match keywords.iter().position(|x| *x == k) {
                         Some(p) => keyword_rules[p].push(i),
                         None => {
@@ -65,10 +151,7 @@ impl Matcher {
             let regex = rules::compile(&rule.spec.regex)?;
             rules.push(CompiledRule { regex, group: rule.group, capture: rule.capture, reach: rule.max_len + 1 });
         }
-        let keywords = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostFirst)
-            .build(&keywords)
-            .context("building the keyword automaton")?;
+        let keywords = Keywords::new(keywords)?;
         // Two bytes beyond the longest match: one of context on each side.
         let overlap = set.max_match_len() + 2;
         Ok(Matcher { rules, keywords, keyword_rules, overlap })
@@ -97,11 +180,11 @@ impl Matcher {
         for w in scratch.windows.iter_mut() {
             w.clear();
         }
-        for hit in self.keywords.find_iter(buf) {
-            for &r in &self.keyword_rules[hit.pattern().as_usize()] {
+        for (keyword, hit_start, hit_end) in self.keywords.find_iter(buf) {
+            for &r in &self.keyword_rules[keyword] {
                 let reach = self.rules[r].reach;
-                let start = hit.start().saturating_sub(reach);
-                let end = (hit.end() + reach).min(buf.len());
+                let start = hit_start.saturating_sub(reach);
+                let end = (hit_end + reach).min(buf.len());
                 let windows = &mut scratch.windows[r];
                 match windows.last_mut() {
                     Some(last) if start <= last.1 => last.1 = last.1.max(end),
@@ -206,6 +289,67 @@ mod tests {
     fn keyword_variants() {
         assert_eq!(case_variants("\"token\""), ["\"TOKEN\"", "\"Token\"", "\"token\""]);
         assert_eq!(case_variants("awsKey"), ["AWSKEY", "Awskey", "awsKey", "awskey"]);
+    }
+
+    #[test]
+    fn the_prefix_search_hits_what_searching_the_keywords_hits() {
+        let words: Vec<String> =
+            ["secret", "sess", "session_token", "aws_key", "aws_access_key", "AKIA", "\"token\"", "awsKey"]
+                .iter()
+                .map(|w| w.to_string())
+                .collect();
+        let keywords = Keywords::new(words.clone()).unwrap();
+        assert!(matches!(keywords.prefixes, Prefixes::Teddy(_)) || !cfg!(target_arch = "x86_64"));
+        let whole = AhoCorasickBuilder::new().match_kind(MatchKind::LeftmostFirst).build(&words).unwrap();
+        // Keywords, their prefixes and near misses, run together in every order a generator gives.
+        let pieces = [
+            "secre",
+            "secret",
+            "sess",
+            "session_",
+            "session_token",
+            "aws_",
+            "aws_key",
+            "aws_access_key",
+            "AKI",
+            "AKIA",
+            "\"tok",
+            "\"token\"",
+            "awsK",
+            "awsKey",
+            "x",
+            " ",
+            "aws_acc",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..2000 {
+            let mut buf = Vec::new();
+            for _ in 0..(state % 12) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                buf.extend_from_slice(pieces[(state % pieces.len() as u64) as usize].as_bytes());
+            }
+            let expected: Vec<(usize, usize, usize)> =
+                whole.find_iter(&buf).map(|m| (m.pattern().as_usize(), m.start(), m.end())).collect();
+            let got: Vec<_> = keywords.find_iter(&buf).collect();
+            assert_eq!(got, expected, "{:?}", String::from_utf8_lossy(&buf));
+        }
+    }
+
+    #[test]
+    fn exact_case_keywords_are_searched_as_written_only() {
+        // A time zone is no key ID's prefix: ASIA is searched in capitals only.
+        assert!(matches("Asia/Tokyo asia2ogybah6stmmnxnn").is_empty());
+        assert_eq!(matches("ASIAY34FZKBOKMUTVV7A").len(), 1);
+        let set = RuleSet::embedded().unwrap();
+        let m = Matcher::new(&set).unwrap();
+        let asia = m.keywords.words.iter().filter(|w| w.eq_ignore_ascii_case(b"ASIA")).count();
+        assert_eq!(asia, 1, "one form of ASIA");
+        let secret = m.keywords.words.iter().filter(|w| w.eq_ignore_ascii_case(b"secret")).count();
+        assert_eq!(secret, 3, "secret, SECRET, Secret");
+        // Past 32 patterns Teddy takes its fat form at half the speed (benches/matcher.rs).
+        assert!(m.keywords.by_prefix.len() <= 32, "{} keyword prefixes", m.keywords.by_prefix.len());
     }
 
     #[test]

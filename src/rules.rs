@@ -84,6 +84,10 @@ pub struct RuleSpec {
     pub severity: Severity,
     /// Literals of which at least one occurs in every match (the prefilter).
     pub keywords: Vec<String>,
+    /// The regex matches the keywords only as written (a key ID's prefix),
+    /// so they are searched in that case alone, not in their other forms.
+    #[serde(default)]
+    pub exact_case: bool,
     pub regex: String,
     #[serde(default)]
     pub examples: Vec<String>,
@@ -259,6 +263,22 @@ impl Rule {
         let Some((group, capture)) = found else {
             bail!("rule {id} in {origin}: the regex needs one named capture group: key_id, secret or token");
         };
+        if spec.exact_case {
+            // The examples show it: with a keyword in another case, none may match.
+            for example in &spec.examples {
+                for k in &spec.keywords {
+                    for other in [k.to_ascii_lowercase(), k.to_ascii_uppercase()] {
+                        let changed = example.replace(k.as_str(), &other);
+                        if other != *k && changed != *example && regex.is_match(changed.as_bytes()) {
+                            bail!(
+                                "rule {id} in {origin}: exact_case, but the regex matches {changed:?}, \
+                                 an example with keyword {k:?} written {other:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
         Ok(Rule { spec, capture, group, max_len, origin: origin.to_string() })
     }
 }
@@ -344,6 +364,15 @@ regex = '(?P<key_id>AKIA[A-Z2-7]{16})'
         assert!(err.contains("named capture group"), "{err}");
         let err = one(&GOOD.replace("key_id", "password")).unwrap_err().to_string();
         assert!(err.contains("unknown capture group"), "{err}");
+    }
+
+    #[test]
+    fn exact_case_is_refused_when_another_case_would_match() {
+        let exact = GOOD.replace("keywords = [\"AKIA\"]", "keywords = [\"AKIA\"]\nexact_case = true");
+        assert!(one(&format!("{exact}examples = [\"AKIA2OGYBAH6STMMNXNN\"]\n")).is_ok());
+        let loose = exact.replace("(?P<key_id>AKIA", "(?P<key_id>(?i:AKIA)");
+        let err = one(&format!("{loose}examples = [\"AKIA2OGYBAH6STMMNXNN\"]\n")).unwrap_err().to_string();
+        assert!(err.contains("exact_case") && err.contains("akia2OGYBAH6STMMNXNN"), "{err}");
     }
 
     #[test]
