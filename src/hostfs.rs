@@ -8,12 +8,13 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 
 use nix::errno::Errno;
 use nix::fcntl::{AT_FDCWD, OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::Mode;
 
 /// The largest file read whole as configuration: shared config and
 /// credentials files, unit files, passwd (what an SDK or a login reads).
@@ -209,28 +210,45 @@ fn reopen_checked(fd: OwnedFd, path: &Path) -> Result<Opened, OpenError> {
         libc::S_IFLNK => return Err(OpenError::Symlink),
         _ => return Err(OpenError::NotRegular),
     }
-    let base = libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
-    let via = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
-    let open = |p: &Path, flags: i32| std::fs::OpenOptions::new().read(true).custom_flags(flags).open(p);
+    let base = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
     // O_NOATIME is refused (EPERM) on files we do not own unless we hold CAP_FOWNER.
-    let open_noatime = |p: &Path, flags: i32| match open(p, flags | libc::O_NOATIME) {
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => open(p, flags),
+    let noatime = |open: &dyn Fn(OFlag) -> nix::Result<OwnedFd>, flags: OFlag| match open(flags | OFlag::O_NOATIME) {
+        Err(Errno::EPERM) => open(flags),
         other => other,
     };
-    let file = match open_noatime(&via, base) {
-        Ok(f) => f,
-        // No /proc: open the name again (never following a final symlink)
-        // and check below that it is still the same inode.
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            open_noatime(path, base | libc::O_NOFOLLOW).map_err(OpenError::Io)?
-        }
-        Err(e) => return Err(OpenError::Io(e)),
+    let number = fd.as_raw_fd().to_string();
+    // Through a descriptor of /proc/self/fd kept open: one name to look up
+    // where the path /proc/self/fd/N costs four, for every file of the walk.
+    let reopened = match own_fd_directory() {
+        Some(dir) => noatime(&|f| nix::fcntl::openat(dir, number.as_str(), f, Mode::empty()), base),
+        None => Err(Errno::ENOENT),
     };
-    let meta = file.metadata().map_err(OpenError::Io)?;
-    if meta.dev() != st.st_dev as u64 || meta.ino() != st.st_ino as u64 || !meta.is_file() {
-        return Err(OpenError::NotRegular);
+    match reopened {
+        // The magic link is the descriptor's own inode: what fstat said holds.
+        Ok(fd) => Ok(Opened { file: File::from(fd), size: st.st_size as u64 }),
+        // No /proc: open the name again (never following a final symlink)
+        // and check that it is still the same inode.
+        Err(Errno::ENOENT) => {
+            let by_name = |f: OFlag| nix::fcntl::open(path, f, Mode::empty());
+            let file = File::from(noatime(&by_name, base | OFlag::O_NOFOLLOW).map_err(|e| OpenError::Io(e.into()))?);
+            let meta = file.metadata().map_err(OpenError::Io)?;
+            if meta.dev() != st.st_dev as u64 || meta.ino() != st.st_ino as u64 || !meta.is_file() {
+                return Err(OpenError::NotRegular);
+            }
+            Ok(Opened { file, size: meta.size() })
+        }
+        Err(e) => Err(OpenError::Io(e.into())),
     }
-    Ok(Opened { file, size: meta.size() })
+}
+
+/// This process's `/proc/self/fd`, opened once (`O_PATH`), if there is a /proc.
+fn own_fd_directory() -> Option<&'static OwnedFd> {
+    static DIR: std::sync::OnceLock<Option<OwnedFd>> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+        nix::fcntl::open("/proc/self/fd", flags, Mode::empty()).ok()
+    })
+    .as_ref()
 }
 
 /// `path` (inside `root`) as the host sees it: `/etc/x` for `ROOT/etc/x`.
