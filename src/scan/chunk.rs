@@ -77,6 +77,21 @@ impl LineCursor {
     }
 }
 
+/// Reads into `buf` until it is full or the input ends (or fails: what was
+/// read before the error is kept): the bytes read, and the error.
+fn fill(reader: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
+    let mut len = 0;
+    while len < buf.len() {
+        match reader.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (len, Some(e)),
+        }
+    }
+    (len, None)
+}
+
 /// One thread's reader: a buffer of `chunk + 2 × overlap` bytes and the
 /// matcher's scratch space, reused for every input it scans.
 pub struct ChunkScanner<'m> {
@@ -120,7 +135,59 @@ impl<'m> ChunkScanner<'m> {
     /// `overlap` bytes short of the buffer's end (unless at end of input),
     /// so every reported match has its context on both sides in the buffer
     /// and none is reported twice.
-    pub fn scan(&mut self, mut reader: impl Read, separator: u8, out: &mut Vec<LocatedMatch>) -> InputStats {
+    pub fn scan(&mut self, reader: impl Read, separator: u8, out: &mut Vec<LocatedMatch>) -> InputStats {
+        self.scan_lines(reader, separator, out, true)
+    }
+
+    /// [`scan`](Self::scan) without counting lines: the matches' `line` and
+    /// `column` are 0 until [`number_lines`](Self::number_lines) reads the
+    /// same input again. For an input that can be read twice, most hold no
+    /// match, and counting their lines would cost more than the rest of
+    /// their scan but the keyword search.
+    pub fn scan_uncounted(&mut self, reader: impl Read, separator: u8, out: &mut Vec<LocatedMatch>) -> InputStats {
+        self.scan_lines(reader, separator, out, false)
+    }
+
+    /// Gives `matches` (one input's, in offset order, from
+    /// [`scan_uncounted`](Self::scan_uncounted)) their lines and columns,
+    /// reading `reader`, the same input again, only as far as the last of
+    /// them. Where the input now ends before a match (rewritten meanwhile),
+    /// that match is put on line 0, column 1.
+    pub fn number_lines(&mut self, mut reader: impl Read, separator: u8, matches: &mut [LocatedMatch]) {
+        let mut lines = LineCursor { separator, pos: 0, line: 1, line_start: 0 };
+        let mut base = 0u64;
+        let mut next = 0;
+        while next < matches.len() {
+            let (len, _) = fill(&mut reader, &mut self.buf);
+            if len == 0 {
+                break;
+            }
+            if base == 0 && self.buf[..len].starts_with(b"\xEF\xBB\xBF") {
+                lines.line_start = 3;
+            }
+            let end = base + len as u64;
+            while let Some(m) = matches.get_mut(next).filter(|m| m.offset < end) {
+                lines.advance(&self.buf[..len], base, m.offset);
+                m.line = lines.line;
+                m.column = (m.offset - lines.line_start.min(m.offset)) + 1;
+                next += 1;
+            }
+            lines.advance(&self.buf[..len], base, end);
+            self.buf[..len].fill(0);
+            base = end;
+        }
+        for m in &mut matches[next..] {
+            (m.line, m.column) = (0, 1);
+        }
+    }
+
+    fn scan_lines(
+        &mut self,
+        mut reader: impl Read,
+        separator: u8,
+        out: &mut Vec<LocatedMatch>,
+        count_lines: bool,
+    ) -> InputStats {
         let overlap = self.matcher.overlap();
         let mut stats = InputStats::default();
         let mut len = 0usize;
@@ -131,21 +198,11 @@ impl<'m> ChunkScanner<'m> {
         let mut kept = 0usize;
         let mut examples_kept = 0usize;
         loop {
-            let mut eof = false;
-            while len < self.buf.len() {
-                match reader.read(&mut self.buf[len..]) {
-                    Ok(0) => {
-                        eof = true;
-                        break;
-                    }
-                    Ok(n) => len += n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        stats.error = Some(e);
-                        eof = true;
-                        break;
-                    }
-                }
+            let (got, error) = fill(&mut reader, &mut self.buf[len..]);
+            let eof = len + got < self.buf.len();
+            len += got;
+            if error.is_some() {
+                stats.error = error;
             }
             if first && self.buf[..len].starts_with(b"\xEF\xBB\xBF") {
                 lines.line_start = 3;
@@ -194,18 +251,19 @@ impl<'m> ChunkScanner<'m> {
                         false
                     }
                 };
-                lines.advance(&self.buf[..len], base, at);
+                if count_lines {
+                    lines.advance(&self.buf[..len], base, at);
+                }
                 out.push(LocatedMatch {
                     rule: m.rule,
                     capture: m.capture,
                     value: Secret::new(value),
                     offset: at,
-                    line: lines.line,
-                    column: (at - lines.line_start.min(at)) + 1,
+                    line: if count_lines { lines.line } else { 0 },
+                    column: if count_lines { (at - lines.line_start.min(at)) + 1 } else { 0 },
                     example,
                 });
             }
-            lines.advance(&self.buf[..len], base, hi);
             if eof {
                 stats.bytes = base + len as u64;
                 // Leave no copy of the input behind in the buffer.
@@ -217,6 +275,9 @@ impl<'m> ChunkScanner<'m> {
                 stats.timed_out = true;
                 self.buf[..len].fill(0);
                 return stats;
+            }
+            if count_lines {
+                lines.advance(&self.buf[..len], base, hi);
             }
             let keep_from = len - 2 * overlap;
             self.buf.copy_within(keep_from..len, 0);
@@ -256,6 +317,34 @@ mod tests {
         for chunk in [1, 2, 7, 64, 100, 4095, 4096, 4097, 5003, 5020, 9000] {
             assert_eq!(run(&data, chunk), whole, "chunk {chunk}");
         }
+    }
+
+    #[test]
+    fn lines_numbered_on_a_second_read_are_the_lines_counted_on_the_first() {
+        let set = RuleSet::embedded().unwrap();
+        let m = Matcher::new(&set).unwrap();
+        let mut data = b"\xEF\xBB\xBF".to_vec();
+        data.extend_from_slice(TEXT.as_bytes());
+        data.extend(std::iter::repeat_n(b'\n', 3000));
+        data.extend(vec![b'.'; 5000]);
+        data.extend_from_slice(TEXT.as_bytes());
+        let shape = |out: &[LocatedMatch]| out.iter().map(|m| (m.offset, m.line, m.column)).collect::<Vec<_>>();
+        for chunk in [1, 7, 100, 4096, 5003, data.len() + 1] {
+            let mut s = ChunkScanner::new(&m, chunk);
+            let (mut counted, mut numbered) = (Vec::new(), Vec::new());
+            s.scan(&data[..], b'\n', &mut counted);
+            s.scan_uncounted(&data[..], b'\n', &mut numbered);
+            assert!(numbered.iter().all(|m| m.line == 0), "no lines counted on the first read");
+            s.number_lines(&data[..], b'\n', &mut numbered);
+            assert_eq!(shape(&numbered), shape(&counted), "chunk {chunk}");
+            assert_eq!(counted.len(), 4);
+        }
+        // Cut short on the second read: the match past its end is put on line 0.
+        let mut s = ChunkScanner::new(&m, 4096);
+        let mut numbered = Vec::new();
+        s.scan_uncounted(&data[..], b'\n', &mut numbered);
+        s.number_lines(&data[..200], b'\n', &mut numbered);
+        assert_eq!((numbered[0].line, numbered[3].line, numbered[3].column), (3, 0, 1));
     }
 
     /// A reader that fails (or ends) after `good` bytes, like a file

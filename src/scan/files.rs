@@ -100,14 +100,15 @@ impl FileVisitor for Scanner<'_> {
                 small_enough(gz)
             };
             let decoding = Decoding { gzip: true, utf16: None };
-            if let Some(e) = self.scan_input(gz, Context::Decoded(&again), decoding, &shown, &|_| {}, coverage) {
+            if let Some(e) = self.scan_input(gz, Context::Decoded(&again), decoding, &shown, Lines::Counted, coverage) {
                 // Not gzip after all, or damaged: its bytes are read as they
                 // are too (what decoded was matched; past the damage no
                 // program can read it either, so that is no gap).
                 tracing::debug!(path = %escape::shown(path), error = %e, "not decodable as gzip; read as it is");
                 rewind(&opened.file);
                 let context = Context::File { file: &opened.file, size: opened.size };
-                self.scan_input((&opened.file).take(limit), context, Decoding::default(), &shown, &|_| {}, coverage);
+                let plain = (&opened.file).take(limit);
+                self.scan_input(plain, context, Decoding::default(), &shown, Lines::Counted, coverage);
             }
             if cut.load(Ordering::Relaxed) {
                 let limit = decode::gzip_limit(opened.size);
@@ -119,8 +120,11 @@ impl FileVisitor for Scanner<'_> {
             // Past the first bytes, by data extents: a hole costs a few NULs, not its size.
             let extents = std::cell::RefCell::new(DataExtents::new(&opened.file, n as u64, limit, HOLE_GAP));
             let reader = std::io::Cursor::new(head).chain(SharedReader(&extents));
-            let place = |m: &mut [LocatedMatch]| extents.borrow().place(m);
-            if let Some(e) = self.scan_input(reader, context, Decoding::default(), &shown, &place, coverage) {
+            let again = || -> Box<dyn Read + '_> {
+                Box::new(std::io::Cursor::new(head).chain(DataExtents::new(&opened.file, n as u64, limit, HOLE_GAP)))
+            };
+            let lines = Lines::Reread { again: &again, extents: &extents };
+            if let Some(e) = self.scan_input(reader, context, Decoding::default(), &shown, lines, coverage) {
                 coverage.gap(escape::path(path), GapReason::of(&e), e);
             }
             if let Some(order) = decode::utf16(head) {
@@ -131,10 +135,21 @@ impl FileVisitor for Scanner<'_> {
                     small_enough(decode::from_utf16((&opened.file).take(limit), order))
                 };
                 let decoding = Decoding { gzip: false, utf16: Some(order) };
-                self.scan_input(text, Context::Decoded(&again), decoding, &shown, &|_| {}, coverage);
+                self.scan_input(text, Context::Decoded(&again), decoding, &shown, Lines::Counted, coverage);
             }
         }
     }
+}
+
+/// How the lines of an input's matches are found.
+enum Lines<'a, 'f> {
+    /// Counted as the input is read (a decoded stream, read once).
+    Counted,
+    /// For a plain file, most of which hold no match: counted only if there
+    /// is one, by reading the same bytes `again` (a file rewritten meanwhile
+    /// can give a wrong line, never a missed key), then moved past the holes
+    /// the first read skipped.
+    Reread { again: &'a dyn Fn() -> Box<dyn Read + 'a>, extents: &'a std::cell::RefCell<DataExtents<'f>> },
 }
 
 /// NULs that stand in for a hole: more than any match's context, so none spans it.
@@ -190,11 +205,20 @@ impl Scanner<'_> {
         context: Context,
         decoding: Decoding,
         shown: &Path,
-        place: &dyn Fn(&mut [LocatedMatch]),
+        lines: Lines,
         coverage: &mut Coverage,
     ) -> Option<std::io::Error> {
-        let stats = self.chunks.scan(reader, b'\n', &mut self.matches);
-        place(&mut self.matches);
+        let stats = match lines {
+            Lines::Counted => self.chunks.scan(reader, b'\n', &mut self.matches),
+            Lines::Reread { again, extents } => {
+                let stats = self.chunks.scan_uncounted(reader, b'\n', &mut self.matches);
+                if !self.matches.is_empty() {
+                    self.chunks.number_lines(again(), b'\n', &mut self.matches);
+                    extents.borrow().place(&mut self.matches);
+                }
+                stats
+            }
+        };
         coverage.bytes_scanned += stats.bytes;
         coverage.ignored.add(stats.ignored);
         if let Some(p) = &self.opts.progress {
