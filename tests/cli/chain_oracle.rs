@@ -660,18 +660,19 @@ fn chain_agrees_with_the_go_and_ruby_sdks() {
     let mut agreed = [0usize; 3];
     let checked = resolve_all(&extra, |r| {
         let answers = [
-            ("go-v2", provider_source(&oracle(&o.go_v2, &[], &r.env))),
-            ("go-v1", provider_source(&oracle(&o.go_v1, &[], &r.env))),
-            ("ruby", provider_source(&oracle(&o.ruby, &[&o.ruby_oracle], &r.env))),
+            ("go-v2", oracle(&o.go_v2, &[], &r.env)),
+            ("go-v1", oracle(&o.go_v1, &[], &r.env)),
+            ("ruby", oracle(&o.ruby, &[&o.ruby_oracle], &r.env)),
         ];
         let mut line = vec![r.scenario.name.to_string()];
-        for (i, (sdk, theirs)) in answers.iter().enumerate() {
-            let ours = ours_for(&r.chain, sdk);
+        for (i, (sdk, answer)) in answers.iter().enumerate() {
+            let (theirs, ours) = (provider_source(answer), ours_for(&r.chain, sdk));
             line.push(format!("{sdk} {theirs}"));
-            if *theirs == ours {
+            if theirs == ours {
                 agreed[i] += 1;
             } else {
-                disagreements.push(format!("{}: {sdk} SDK {theirs}, rolecall's model {ours}", r.scenario.name));
+                let error = answer["error"].as_str().map(|e| format!(" (the SDK said: {e})")).unwrap_or_default();
+                disagreements.push(format!("{}: {sdk} SDK {theirs}, rolecall's model {ours}{error}", r.scenario.name));
             }
         }
         table.push(line.join(", "));
