@@ -79,15 +79,22 @@ impl FileVisitor for Scanner<'_> {
             Err(e @ OpenError::TooLarge { .. }) => return coverage.gap(escape::path(path), GapReason::TooLarge, e),
             Err(OpenError::Io(e)) => return coverage.gap(escape::path(path), GapReason::of(&e), e),
         };
-        // Read what was there at open; a file that keeps growing (a busy
-        // log) must not keep the scan going forever.
-        let limit = opened.size.saturating_add(self.opts.chunk_size as u64);
         tracing::trace!(path = %escape::shown(path), size = opened.size, "scanning file");
         coverage.files_scanned += 1;
         // The first bytes tell what the file holds; they are read once and
-        // handed on to whatever reads the rest.
+        // handed on to whatever reads the rest. A file smaller than that is
+        // read in one call, no second one to see it end.
+        let small = opened.size > 0 && opened.size < decode::SNIFF as u64;
         let mut first = [0u8; decode::SNIFF];
-        let n = read_up_to(&opened.file, &mut first);
+        let n = read_up_to(&opened.file, &mut first[..if small { opened.size as usize } else { decode::SNIFF }]);
+        // Read what was there at open, and a chunk more (a size of 0 may be
+        // a file system's way of not knowing); a file that keeps growing (a
+        // busy log) must not keep the scan going forever.
+        let limit = if small && n as u64 == opened.size {
+            n as u64
+        } else {
+            opened.size.saturating_add(self.opts.chunk_size as u64)
+        };
         let head = &first[..n];
         let rest = || std::io::Cursor::new(head).chain((&opened.file).take(limit.saturating_sub(n as u64)));
         let shown = hostfs::host_view(&self.opts.host_root, path);
