@@ -178,12 +178,23 @@ fn sdk_files(processes: &[Process], users: &[User], files: &Files) -> Vec<PathBu
             files,
             instance,
             argv: None,
+            signing_helper_ports: &[],
         });
     }
     for u in users {
         let env = Environ::from_pairs([("HOME", u.home.display().to_string())]);
         let home = Some(u.home.as_path());
-        add(&Context { env: &env, passwd_home: home, homes: &homes, cwd: home, files, instance, argv: None });
+        let signing_helper_ports = &[];
+        add(&Context {
+            env: &env,
+            passwd_home: home,
+            homes: &homes,
+            cwd: home,
+            files,
+            instance,
+            argv: None,
+            signing_helper_ports,
+        });
     }
     out.sort();
     out.dedup();
@@ -344,6 +355,12 @@ fn sdk_view(
 ) -> SdkView {
     let late = || deadline.is_some_and(|d| std::time::Instant::now() >= d);
     let instance = InstanceRole::from_probe(&imds.role, imds.state);
+    // IAM Roles Anywhere's IMDS emulators, by the network they serve (the host's, or a container's).
+    let helper_ports = |container: Option<&str>| -> Vec<u16> {
+        let same_network = processes.iter().filter(|q| q.info.container.as_deref() == container);
+        same_network.filter_map(|q| q.signing_helper_port).collect()
+    };
+    let host_helper_ports = helper_ports(None);
     let homes: BTreeMap<String, PathBuf> = users.iter().map(|u| (u.name.clone(), u.home.clone())).collect();
     let home_of = |uid: u32| users.iter().find(|u| u.uid == uid).map(|u| u.home.as_path());
     let mut runtimes: BTreeMap<String, Detected> = BTreeMap::new();
@@ -385,7 +402,17 @@ fn sdk_view(
             None => (files, passwd_home),
         };
         let argv = Some(&p.argv);
-        let ctx = Context { env: &p.environ, passwd_home, homes: &homes, cwd: p.cwd.as_deref(), files, instance, argv };
+        let ports = helper_ports(p.info.container.as_deref());
+        let ctx = Context {
+            env: &p.environ,
+            passwd_home,
+            homes: &homes,
+            cwd: p.cwd.as_deref(),
+            files,
+            instance,
+            argv,
+            signing_helper_ports: &ports,
+        };
         let runtime = || {
             let exe = p.info.exe.clone().unwrap_or_default();
             runtimes
@@ -425,7 +452,17 @@ fn sdk_view(
             Environ::from_pairs([("HOME", u.home.display().to_string())])
         };
         let home = Some(u.home.as_path());
-        let ctx = Context { env: &env, passwd_home: home, homes: &homes, cwd: home, files, instance, argv: None };
+        let signing_helper_ports = &host_helper_ports;
+        let ctx = Context {
+            env: &env,
+            passwd_home: home,
+            homes: &homes,
+            cwd: home,
+            files,
+            instance,
+            argv: None,
+            signing_helper_ports,
+        };
         if login {
             let subject = Subject::User { name: u.name.clone(), uid: u.uid, home: escape::path(&u.home) };
             view.chains.push(SubjectChain { subject, chain: chain::report(&ctx, Detected::unknown) });

@@ -26,6 +26,7 @@ use crate::credential::{self, KeyId};
 use crate::environ::Environ;
 use crate::hostfs::Files;
 use crate::imds::{ImdsState, RoleStatus};
+use crate::sources::procenv::SIGNING_HELPER_PORT;
 pub use runtime::{Detected, Runtime, SdkModule};
 
 /// Where the SDK gets its credentials.
@@ -63,7 +64,8 @@ pub enum Source {
     /// temporary credentials from an X.509 certificate, expected, not static.
     RolesAnywhere { profile: String, command: String },
     /// IMDS as IAM Roles Anywhere's `aws_signing_helper serve` emulates it
-    /// (on 127.0.0.1:9911): managed temporary credentials, expected.
+    /// (on loopback at 9911, or the port a running helper's `--port` names):
+    /// managed temporary credentials, expected.
     RolesAnywhereServe { endpoint: String },
     /// Static keys in the shared config file.
     ConfigFile { path: String, profile: String, key_id: Option<KeyId> },
@@ -332,6 +334,8 @@ pub struct Context<'a> {
     pub instance: InstanceRole,
     /// The process's command line, where it sets `-Daws.` system properties.
     pub argv: Option<&'a Environ>,
+    /// The ports running `aws_signing_helper serve` processes listen on.
+    pub signing_helper_ports: &'a [u16],
 }
 
 impl Context<'_> {
@@ -562,17 +566,18 @@ fn instance_role(ctx: &Context, sdk: Sdk, v1_disabled: bool) -> Source {
     Source::InstanceRole
 }
 
-/// The port `aws_signing_helper serve` listens on unless told otherwise.
-const SIGNING_HELPER_PORT: u16 = 9911;
-
 /// The process's IMDS endpoint when it is IAM Roles Anywhere's local IMDS
-/// emulator (`aws_signing_helper serve`, on 127.0.0.1:9911): the "instance
-/// role" it gets is the Roles Anywhere role, whatever the instance has.
+/// emulator (`aws_signing_helper serve`, on a loopback address at its
+/// default port 9911 or at the port a running helper's command line names):
+/// the "instance role" it gets is the Roles Anywhere role, whatever the
+/// instance has.
 fn roles_anywhere_serve(ctx: &Context) -> Option<String> {
     let endpoint = ctx.var("AWS_EC2_METADATA_SERVICE_ENDPOINT")?;
     let url = reqwest::Url::parse(endpoint).ok()?;
     let loopback = url.host_str()?.trim_matches(['[', ']']).parse::<std::net::IpAddr>().ok()?.is_loopback();
-    (loopback && url.port() == Some(SIGNING_HELPER_PORT)).then(|| endpoint.to_string())
+    let port = url.port()?;
+    let served = port == SIGNING_HELPER_PORT || ctx.signing_helper_ports.contains(&port);
+    (loopback && served).then(|| endpoint.to_string())
 }
 
 fn container_uri(ctx: &Context) -> Option<String> {

@@ -25,6 +25,9 @@ pub struct Process {
     pub argv: Environ,
     /// What was longer than [`MAX_ENVIRON`] and read only that far.
     pub cut: Vec<&'static str>,
+    /// The port this process serves IMDS on, when it is IAM Roles Anywhere's
+    /// `aws_signing_helper serve` (see [`signing_helper_port`]).
+    pub signing_helper_port: Option<u16>,
     /// The executable's path, readable through `/proc/<pid>/exe`.
     pub exe_path: Option<PathBuf>,
     pub cwd: Option<PathBuf>,
@@ -167,6 +170,7 @@ fn read_process(
             start_time,
         },
         environ: Environ::default(),
+        signing_helper_port: signing_helper_port(argv.raw(), exe_path.as_deref()),
         argv,
         cut,
         exe_path: Some(dir.join("exe")),
@@ -174,6 +178,35 @@ fn read_process(
     };
     Ok(Some((process, environ)))
 }
+
+/// The port of IAM Roles Anywhere's IMDS emulator, when `cmdline` (NUL
+/// separated) runs it: the program (by its name or its executable's) is
+/// `aws_signing_helper`, its subcommand `serve`, and the port that of
+/// `--port N` or `--port=N`, else the helper's default, 9911.
+pub fn signing_helper_port(cmdline: &[u8], exe: Option<&Path>) -> Option<u16> {
+    let mut args = cmdline.split(|&b| b == 0);
+    let program = args.next()?;
+    let named = |name: &[u8]| name.rsplit(|&b| b == b'/').next() == Some(b"aws_signing_helper".as_slice());
+    if !named(program) && !exe.is_some_and(|e| named(e.as_os_str().as_encoded_bytes())) {
+        return None;
+    }
+    if args.next()? != b"serve" {
+        return None;
+    }
+    let mut port = SIGNING_HELPER_PORT;
+    while let Some(arg) = args.next() {
+        let value = match arg.strip_prefix(b"--port") {
+            Some(b"") => args.next(),
+            Some(rest) => rest.strip_prefix(b"="),
+            None => continue,
+        };
+        port = std::str::from_utf8(value?).ok()?.parse().ok()?;
+    }
+    Some(port)
+}
+
+/// The port `aws_signing_helper serve` listens on unless told otherwise.
+pub const SIGNING_HELPER_PORT: u16 = 9911;
 
 fn boot_time(proc_root: &Path) -> Option<u64> {
     let stat = std::fs::read_to_string(proc_root.join("stat")).ok()?;
@@ -226,6 +259,19 @@ pub fn parse_cgroup(text: &str) -> (Option<String>, Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_signing_helpers_serve_port_is_read_from_its_command_line() {
+        let port = |cmdline: &str| signing_helper_port(cmdline.replace(' ', "\0").as_bytes(), None);
+        assert_eq!(port("aws_signing_helper serve --certificate c.pem"), Some(9911));
+        assert_eq!(port("/usr/local/bin/aws_signing_helper serve --port 9443"), Some(9443));
+        assert_eq!(port("aws_signing_helper serve --port=8080 --debug"), Some(8080));
+        assert_eq!(port("aws_signing_helper credential-process --port 9443"), None);
+        assert_eq!(port("not_the_helper serve --port 9443"), None);
+        assert_eq!(port("aws_signing_helper serve --port 99999"), None, "no such port");
+        let exe = Path::new("/opt/rolesanywhere/aws_signing_helper");
+        assert_eq!(signing_helper_port(b"helper\0serve", Some(exe)), Some(9911), "known by its executable");
+    }
 
     #[test]
     fn cgroup_units_and_containers() {

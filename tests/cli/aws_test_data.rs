@@ -207,6 +207,7 @@ fn run_cases(dir: &str, resolve: impl Fn(&Context) -> Source) -> (usize, Vec<Str
             files: &files,
             instance: InstanceRole { attached: role_attached(&traffic(case)), v1_only: false },
             argv: None,
+            signing_helper_ports: &[],
         };
         let (want, got) = (expected(case, &env), ours(&resolve(&ctx)));
         if !agrees(&want, &got) {
@@ -259,6 +260,7 @@ fn resolve_on(
         files: &files,
         instance: InstanceRole { attached, v1_only: false },
         argv: None,
+        signing_helper_ports: &[],
     };
     resolve(&ctx)
 }

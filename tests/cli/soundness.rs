@@ -690,6 +690,43 @@ fn a_persons_sso_session_left_on_the_host_fails_the_gate() {
     assert!(!run.stdout.contains("aoa-made-up-token"));
 }
 
+/// `aws_signing_helper serve --port N` (here a Go binary run under that
+/// name and command line) moves the emulator off 9911: a process pointed at
+/// 127.0.0.1:N gets the Roles Anywhere role; at another port it does not.
+#[test]
+fn the_roles_anywhere_emulator_is_known_by_the_port_its_command_line_names() {
+    use std::os::unix::process::CommandExt;
+    let Some(go) = required("ROLECALL_TEST_GO_V2_ORACLE") else { return };
+    let mut cmd = Command::new(&go);
+    cmd.arg0("aws_signing_helper").args(["serve", "--port", "9443", "--certificate", "c.pem", "wait"]);
+    let env = [("AWS_EC2_METADATA_DISABLED", "true"), ("HOME", "/nonexistent")];
+    cmd.env_clear().envs(env).stdin(Stdio::null()).stdout(Stdio::null());
+    let helper = Child(cmd.spawn().expect("start the Go binary"));
+    let cmdline = format!("/proc/{}/cmdline", helper.0.id());
+    let start = std::time::Instant::now();
+    while !std::fs::read(&cmdline).unwrap_or_default().starts_with(b"aws_signing_helper\0serve")
+        && start.elapsed() < Duration::from_secs(5)
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let at = |endpoint: &str| {
+        crate::host::sleeper(&[
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", endpoint),
+            ("HOME", "/nonexistent"),
+            ("PATH", "/usr/bin:/bin"),
+        ])
+    };
+    let (served, elsewhere) = (at("http://127.0.0.1:9443/"), at("http://127.0.0.1:9444/"));
+    let (_, report) = scan_processes();
+    let chain =
+        |p: &Child| report["chains"].as_array().unwrap().iter().find(|c| c["subject"]["pid"] == p.0.id()).unwrap();
+    let c = chain(&served);
+    assert_eq!(c["resolution"]["source"]["type"], "roles-anywhere-serve", "{c:#}");
+    assert_eq!(c["resolution"]["source"]["endpoint"], "http://127.0.0.1:9443/", "{c:#}");
+    let c = chain(&elsewhere);
+    assert_ne!(c["resolution"]["source"]["type"], "roles-anywhere-serve", "{c:#}");
+}
+
 /// A process pointed at `aws_signing_helper serve` (IAM Roles Anywhere's
 /// IMDS emulator on 127.0.0.1:9911) gets the Roles Anywhere role, not the
 /// instance's: named as such, in every model, whatever the instance has.

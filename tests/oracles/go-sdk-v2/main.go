@@ -5,8 +5,9 @@
 // built by tests/run.sh from Debian's golang-github-aws-aws-sdk-go-v2-dev in
 // GOPATH mode; the secret is never printed. STS and SSO go to
 // AWS_ENDPOINT_URL_STS when it is set (this SDK version does not read it).
-// With the argument `wait` it then sleeps for five minutes: a real Go
-// process built with the SDK, for rolecall to read through /proc.
+// With `wait` as its last argument it then sleeps for five minutes: a real
+// Go process built with the SDK, for rolecall to read through /proc (the
+// arguments before it are only for its command line to show).
 package main
 
 import (
@@ -47,7 +48,7 @@ func main() {
 		line["error"] = err.Error()
 	}
 	json.NewEncoder(os.Stdout).Encode(line)
-	if len(os.Args) > 1 && os.Args[1] == "wait" {
+	if n := len(os.Args); n > 1 && os.Args[n-1] == "wait" {
 		time.Sleep(5 * time.Minute)
 	}
 }
