@@ -154,6 +154,19 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
     report
 }
 
+/// A user's chain: their home is where `~` goes and the working directory.
+fn user_context<'a>(
+    env: &'a Environ,
+    home: &'a Path,
+    homes: &'a BTreeMap<String, PathBuf>,
+    files: &'a Files,
+    instance: InstanceRole,
+    signing_helper_ports: &'a [u16],
+) -> Context<'a> {
+    let home = Some(home);
+    Context { env, passwd_home: home, homes, cwd: home, files, instance, argv: None, signing_helper_ports }
+}
+
 /// The files an SDK would read for any process or user on the host, as the
 /// host sees them (symlinks resolved inside the host root): walked with
 /// everything else, held to the size cap of files the host names.
@@ -183,18 +196,7 @@ fn sdk_files(processes: &[Process], users: &[User], files: &Files) -> Vec<PathBu
     }
     for u in users {
         let env = Environ::from_pairs([("HOME", u.home.display().to_string())]);
-        let home = Some(u.home.as_path());
-        let signing_helper_ports = &[];
-        add(&Context {
-            env: &env,
-            passwd_home: home,
-            homes: &homes,
-            cwd: home,
-            files,
-            instance,
-            argv: None,
-            signing_helper_ports,
-        });
+        add(&user_context(&env, &u.home, &homes, files, instance, &[]));
     }
     out.sort();
     out.dedup();
@@ -451,18 +453,7 @@ fn sdk_view(
         } else {
             Environ::from_pairs([("HOME", u.home.display().to_string())])
         };
-        let home = Some(u.home.as_path());
-        let signing_helper_ports = &host_helper_ports;
-        let ctx = Context {
-            env: &env,
-            passwd_home: home,
-            homes: &homes,
-            cwd: home,
-            files,
-            instance,
-            argv: None,
-            signing_helper_ports,
-        };
+        let ctx = user_context(&env, &u.home, &homes, files, instance, &host_helper_ports);
         if login {
             let subject = Subject::User { name: u.name.clone(), uid: u.uid, home: escape::path(&u.home) };
             view.chains.push(SubjectChain { subject, chain: chain::report(&ctx, Detected::unknown) });
