@@ -18,7 +18,7 @@ use crate::report::Report;
 use crate::scan;
 use crate::scan::{PairedBy, Sighting};
 use crate::settings::{NetworkChecks, Settings};
-use crate::sources::procenv::{self, Process};
+use crate::sources::procenv::{self, Process, SigningHelper};
 use crate::sources::users::{self, User};
 use crate::sources::walk::{Root, RootKind};
 use crate::sources::{images, packages};
@@ -97,9 +97,13 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
         }
         let (mut findings, ignored) = finding::from_sightings(sightings, &settings.rules);
         coverage.ignored.add(ignored);
+        let mut platform = settings.platform_files.clone();
+        if settings.host_root == Path::new("/") {
+            platform.extend(signing_helper_files(&processes, &users, &files));
+        }
         let policy = verdict::Policy {
             expected: &settings.expected,
-            platform: &settings.platform_files,
+            platform: &platform,
             baseline: &settings.baseline,
             today: crate::baseline::today(),
             fail_on: &settings.fail_on,
@@ -152,6 +156,34 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
     report.coverage.elapsed_ms = settings.started.elapsed().as_millis() as u64;
     report.sort();
     report
+}
+
+/// The shared credentials files that running IAM Roles Anywhere helpers
+/// (`aws_signing_helper update`) keep temporary credentials in, as the host
+/// sees them: the helper's `AWS_SHARED_CREDENTIALS_FILE`, else
+/// `~/.aws/credentials` of its `HOME` (else its user's home). Only temporary
+/// keys there are expected; a helper in a container writes its own files.
+fn signing_helper_files(processes: &[Process], users: &[User], files: &Files) -> Vec<verdict::PlatformFile> {
+    let mut out = Vec::new();
+    for p in processes.iter().filter(|p| p.info.container.is_none()) {
+        let Some(SigningHelper::Update { profile }) = &p.signing_helper else { continue };
+        let passwd_home = || users.iter().find(|u| u.uid == p.info.uid).map(|u| u.home.clone());
+        let path = match p.environ.get("AWS_SHARED_CREDENTIALS_FILE").filter(|f| !f.is_empty()) {
+            Some(file) => p.cwd.as_deref().map_or_else(|| PathBuf::from(file), |cwd| cwd.join(file)),
+            None => match p.environ.get("HOME").filter(|h| !h.is_empty()).map(PathBuf::from).or_else(passwd_home) {
+                Some(home) => home.join(".aws/credentials"),
+                None => continue,
+            },
+        };
+        let Some(real) = files.resolve(&path) else { continue };
+        let reason = format!(
+            "IAM Roles Anywhere's aws_signing_helper update (pid {}) refreshes temporary credentials here (profile {})",
+            p.info.pid,
+            escape::cut(&escape::terminal(profile), 64)
+        );
+        out.push(verdict::PlatformFile { path: real, reason });
+    }
+    out
 }
 
 /// A user's chain: their home is where `~` goes and the working directory.
@@ -360,7 +392,12 @@ fn sdk_view(
     // IAM Roles Anywhere's IMDS emulators, by the network they serve (the host's, or a container's).
     let helper_ports = |container: Option<&str>| -> Vec<u16> {
         let same_network = processes.iter().filter(|q| q.info.container.as_deref() == container);
-        same_network.filter_map(|q| q.signing_helper_port).collect()
+        same_network
+            .filter_map(|q| match q.signing_helper {
+                Some(SigningHelper::Serve { port }) => Some(port),
+                _ => None,
+            })
+            .collect()
     };
     let host_helper_ports = helper_ports(None);
     let homes: BTreeMap<String, PathBuf> = users.iter().map(|u| (u.name.clone(), u.home.clone())).collect();

@@ -25,9 +25,9 @@ pub struct Process {
     pub argv: Environ,
     /// What was longer than [`MAX_ENVIRON`] and read only that far.
     pub cut: Vec<&'static str>,
-    /// The port this process serves IMDS on, when it is IAM Roles Anywhere's
-    /// `aws_signing_helper serve` (see [`signing_helper_port`]).
-    pub signing_helper_port: Option<u16>,
+    /// What this process does, when it is IAM Roles Anywhere's
+    /// `aws_signing_helper` serving or refreshing credentials.
+    pub signing_helper: Option<SigningHelper>,
     /// The executable's path, readable through `/proc/<pid>/exe`.
     pub exe_path: Option<PathBuf>,
     pub cwd: Option<PathBuf>,
@@ -170,7 +170,7 @@ fn read_process(
             start_time,
         },
         environ: Environ::default(),
-        signing_helper_port: signing_helper_port(argv.raw(), exe_path.as_deref()),
+        signing_helper: signing_helper(argv.raw(), exe_path.as_deref()),
         argv,
         cut,
         exe_path: Some(dir.join("exe")),
@@ -179,30 +179,52 @@ fn read_process(
     Ok(Some((process, environ)))
 }
 
-/// The port of IAM Roles Anywhere's IMDS emulator, when `cmdline` (NUL
-/// separated) runs it: the program (by its name or its executable's) is
-/// `aws_signing_helper`, its subcommand `serve`, and the port that of
-/// `--port N` or `--port=N`, else the helper's default, 9911.
-pub fn signing_helper_port(cmdline: &[u8], exe: Option<&Path>) -> Option<u16> {
+/// A running IAM Roles Anywhere `aws_signing_helper`, by its subcommand.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SigningHelper {
+    /// `serve`: IMDS emulated on loopback at this port (`--port`, else 9911).
+    Serve { port: u16 },
+    /// `update`: temporary credentials kept fresh in this profile
+    /// (`--profile`, else `default`) of its shared credentials file.
+    Update { profile: String },
+}
+
+/// What `cmdline` (NUL separated) runs, when it is the signing helper: the
+/// program (by its name or its executable's) is `aws_signing_helper` and its
+/// subcommand `serve` or `update`, with flags as `--flag value` or `--flag=value`.
+pub fn signing_helper(cmdline: &[u8], exe: Option<&Path>) -> Option<SigningHelper> {
     let mut args = cmdline.split(|&b| b == 0);
     let program = args.next()?;
     let named = |name: &[u8]| name.rsplit(|&b| b == b'/').next() == Some(b"aws_signing_helper".as_slice());
     if !named(program) && !exe.is_some_and(|e| named(e.as_os_str().as_encoded_bytes())) {
         return None;
     }
-    if args.next()? != b"serve" {
-        return None;
+    let subcommand = args.next()?;
+    let args: Vec<&[u8]> = args.collect();
+    // The last value given wins; a flag without its value makes the line unreadable.
+    let flag = |name: &[u8]| -> Option<Option<&[u8]>> {
+        let mut value = None;
+        for (i, arg) in args.iter().enumerate() {
+            match arg.strip_prefix(name) {
+                Some(b"") => value = Some(*args.get(i + 1)?),
+                Some(rest) if rest.starts_with(b"=") => value = Some(&rest[1..]),
+                _ => {}
+            }
+        }
+        Some(value)
+    };
+    let text = |v: &[u8]| std::str::from_utf8(v).ok().map(str::to_string);
+    match subcommand {
+        b"serve" => match flag(b"--port")? {
+            Some(v) => Some(SigningHelper::Serve { port: text(v)?.parse().ok()? }),
+            None => Some(SigningHelper::Serve { port: SIGNING_HELPER_PORT }),
+        },
+        b"update" => {
+            let profile = flag(b"--profile")?.map_or(Some("default".to_string()), text)?;
+            Some(SigningHelper::Update { profile })
+        }
+        _ => None,
     }
-    let mut port = SIGNING_HELPER_PORT;
-    while let Some(arg) = args.next() {
-        let value = match arg.strip_prefix(b"--port") {
-            Some(b"") => args.next(),
-            Some(rest) => rest.strip_prefix(b"="),
-            None => continue,
-        };
-        port = std::str::from_utf8(value?).ok()?.parse().ok()?;
-    }
-    Some(port)
 }
 
 /// The port `aws_signing_helper serve` listens on unless told otherwise.
@@ -261,16 +283,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_signing_helpers_serve_port_is_read_from_its_command_line() {
-        let port = |cmdline: &str| signing_helper_port(cmdline.replace(' ', "\0").as_bytes(), None);
-        assert_eq!(port("aws_signing_helper serve --certificate c.pem"), Some(9911));
-        assert_eq!(port("/usr/local/bin/aws_signing_helper serve --port 9443"), Some(9443));
-        assert_eq!(port("aws_signing_helper serve --port=8080 --debug"), Some(8080));
-        assert_eq!(port("aws_signing_helper credential-process --port 9443"), None);
-        assert_eq!(port("not_the_helper serve --port 9443"), None);
-        assert_eq!(port("aws_signing_helper serve --port 99999"), None, "no such port");
+    fn the_signing_helpers_work_is_read_from_its_command_line() {
+        let helper = |cmdline: &str| signing_helper(cmdline.replace(' ', "\0").as_bytes(), None);
+        let serve = |port| Some(SigningHelper::Serve { port });
+        assert_eq!(helper("aws_signing_helper serve --certificate c.pem"), serve(9911));
+        assert_eq!(helper("/usr/local/bin/aws_signing_helper serve --port 9443"), serve(9443));
+        assert_eq!(helper("aws_signing_helper serve --port=8080 --debug"), serve(8080));
+        assert_eq!(helper("aws_signing_helper credential-process --port 9443"), None);
+        assert_eq!(helper("not_the_helper serve --port 9443"), None);
+        assert_eq!(helper("aws_signing_helper serve --port 99999"), None, "no such port");
+        assert_eq!(helper("aws_signing_helper serve --port"), None, "no value");
+        let update = |profile: &str| Some(SigningHelper::Update { profile: profile.into() });
+        assert_eq!(helper("aws_signing_helper update --certificate c.pem"), update("default"));
+        assert_eq!(helper("aws_signing_helper update --profile ra --region eu-west-1"), update("ra"));
+        assert_eq!(helper("aws_signing_helper update --profile=x --profile=y"), update("y"));
         let exe = Path::new("/opt/rolesanywhere/aws_signing_helper");
-        assert_eq!(signing_helper_port(b"helper\0serve", Some(exe)), Some(9911), "known by its executable");
+        assert_eq!(signing_helper(b"helper\0serve", Some(exe)), serve(9911), "known by its executable");
     }
 
     #[test]

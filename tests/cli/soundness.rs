@@ -695,20 +695,8 @@ fn a_persons_sso_session_left_on_the_host_fails_the_gate() {
 /// 127.0.0.1:N gets the Roles Anywhere role; at another port it does not.
 #[test]
 fn the_roles_anywhere_emulator_is_known_by_the_port_its_command_line_names() {
-    use std::os::unix::process::CommandExt;
     let Some(go) = required("ROLECALL_TEST_GO_V2_ORACLE") else { return };
-    let mut cmd = Command::new(&go);
-    cmd.arg0("aws_signing_helper").args(["serve", "--port", "9443", "--certificate", "c.pem", "wait"]);
-    let env = [("AWS_EC2_METADATA_DISABLED", "true"), ("HOME", "/nonexistent")];
-    cmd.env_clear().envs(env).stdin(Stdio::null()).stdout(Stdio::null());
-    let helper = Child(cmd.spawn().expect("start the Go binary"));
-    let cmdline = format!("/proc/{}/cmdline", helper.0.id());
-    let start = std::time::Instant::now();
-    while !std::fs::read(&cmdline).unwrap_or_default().starts_with(b"aws_signing_helper\0serve")
-        && start.elapsed() < Duration::from_secs(5)
-    {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let _helper = signing_helper(&go, &["serve", "--port", "9443", "--certificate", "c.pem"], &[]);
     let at = |endpoint: &str| {
         crate::host::sleeper(&[
             ("AWS_EC2_METADATA_SERVICE_ENDPOINT", endpoint),
@@ -725,6 +713,61 @@ fn the_roles_anywhere_emulator_is_known_by_the_port_its_command_line_names() {
     assert_eq!(c["resolution"]["source"]["endpoint"], "http://127.0.0.1:9443/", "{c:#}");
     let c = chain(&elsewhere);
     assert_ne!(c["resolution"]["source"]["type"], "roles-anywhere-serve", "{c:#}");
+}
+
+/// A stand-in for IAM Roles Anywhere's signing helper: a Go binary built
+/// with the SDK, run as `aws_signing_helper ARGS... wait` (it sleeps).
+fn signing_helper(go: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(go);
+    cmd.arg0("aws_signing_helper").args(args).arg("wait");
+    cmd.env_clear().envs([("AWS_EC2_METADATA_DISABLED", "true"), ("HOME", "/nonexistent")]).envs(env.iter().copied());
+    let helper = Child(cmd.stdin(Stdio::null()).stdout(Stdio::null()).spawn().expect("start the Go binary"));
+    let cmdline = format!("/proc/{}/cmdline", helper.0.id());
+    let start = std::time::Instant::now();
+    while !std::fs::read(&cmdline)
+        .unwrap_or_default()
+        .starts_with(format!("aws_signing_helper\0{}", args[0]).as_bytes())
+        && start.elapsed() < Duration::from_secs(5)
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    helper
+}
+
+/// IAM Roles Anywhere's `aws_signing_helper update` (here a Go binary run
+/// under that name and command line) keeps temporary keys fresh in a
+/// credentials file: while it runs, those keys are expected, named for it;
+/// without it the same file holds a live key.
+#[test]
+fn temporary_keys_kept_fresh_by_the_roles_anywhere_helper_are_expected() {
+    let Some(go) = required("ROLECALL_TEST_GO_V2_ORACLE") else { return };
+    let t = Tree::new();
+    let creds = t.write(
+        "srv/rolesanywhere/credentials",
+        "[nightly]\naws_access_key_id = ASIAY34FZKBOKMUTVV7A\naws_secret_access_key = 0qk+o7XctJMmG6ydO8537c9+TofLJU1K0PiVBXSg\n",
+    );
+    let scan = || {
+        let mut cmd = rolecall();
+        cmd.args(["scan", "--format", "json", "--no-imds", "--sources", "processes,files", "--fail-on", "never"]);
+        cmd.arg(t.root());
+        let report = run_with_limit(cmd, Duration::from_secs(120)).json();
+        let finding = report["findings"].as_array().unwrap().iter().find(|f| f["key_id"] == "ASIAY34FZKBOKMUTVV7A");
+        finding.cloned().unwrap_or_else(|| panic!("the temporary key is found: {report:#}"))
+    };
+    let without = scan();
+    assert_eq!(without["live"], true, "{without:#}");
+    let file = creds.to_str().unwrap();
+    let helper = signing_helper(
+        &go,
+        &["update", "--profile", "nightly", "--certificate", "c.pem"],
+        &[("AWS_SHARED_CREDENTIALS_FILE", file)],
+    );
+    let with = scan();
+    assert_eq!(with["live"], false, "{with:#}");
+    let reason = with["expected"].as_str().unwrap_or_default();
+    let named = format!("aws_signing_helper update (pid {})", helper.0.id());
+    assert!(reason.contains(&named) && reason.contains("profile nightly"), "{with:#}");
 }
 
 /// A process pointed at `aws_signing_helper serve` (IAM Roles Anywhere's
