@@ -186,6 +186,20 @@ fn signing_helper_files(processes: &[Process], users: &[User], files: &Files) ->
     out
 }
 
+/// A process's chain: its environment and working directory, its user's home.
+fn process_context<'a>(
+    p: &'a Process,
+    passwd_home: Option<&'a Path>,
+    homes: &'a BTreeMap<String, PathBuf>,
+    files: &'a Files,
+    instance: InstanceRole,
+    argv: Option<&'a Environ>,
+    signing_helper_ports: &'a [u16],
+) -> Context<'a> {
+    let cwd = p.cwd.as_deref();
+    Context { env: &p.environ, passwd_home, homes, cwd, files, instance, argv, signing_helper_ports }
+}
+
 /// A user's chain: their home is where `~` goes and the working directory.
 fn user_context<'a>(
     env: &'a Environ,
@@ -215,16 +229,7 @@ fn sdk_files(processes: &[Process], users: &[User], files: &Files) -> Vec<PathBu
         if !seen.insert((p.environ.raw(), passwd_home, p.cwd.as_deref())) {
             continue;
         }
-        add(&Context {
-            env: &p.environ,
-            passwd_home,
-            homes: &homes,
-            cwd: p.cwd.as_deref(),
-            files,
-            instance,
-            argv: None,
-            signing_helper_ports: &[],
-        });
+        add(&process_context(p, passwd_home, &homes, files, instance, None, &[]));
     }
     for u in users {
         let env = Environ::from_pairs([("HOME", u.home.display().to_string())]);
@@ -440,18 +445,8 @@ fn sdk_view(
             Some((f, users)) => (f, users.iter().find(|u| u.uid == p.info.uid).map(|u| u.home.as_path())),
             None => (files, passwd_home),
         };
-        let argv = Some(&p.argv);
         let ports = helper_ports(p.info.container.as_deref());
-        let ctx = Context {
-            env: &p.environ,
-            passwd_home,
-            homes: &homes,
-            cwd: p.cwd.as_deref(),
-            files,
-            instance,
-            argv,
-            signing_helper_ports: &ports,
-        };
+        let ctx = process_context(p, passwd_home, &homes, files, instance, Some(&p.argv), &ports);
         let runtime = || {
             let exe = p.info.exe.clone().unwrap_or_default();
             runtimes
