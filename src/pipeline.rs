@@ -163,6 +163,8 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
 /// sees them: the helper's `AWS_SHARED_CREDENTIALS_FILE`, else
 /// `~/.aws/credentials` of its `HOME` (else its user's home). Only temporary
 /// keys there are expected; a helper in a container writes its own files.
+/// A helper counts only for a file its own user owns (or run by root): a
+/// user's process, named so, cannot make another user's keys expected.
 fn signing_helper_files(processes: &[Process], users: &[User], files: &Files) -> Vec<verdict::PlatformFile> {
     let mut out = Vec::new();
     for p in processes.iter().filter(|p| p.info.container.is_none()) {
@@ -176,6 +178,10 @@ fn signing_helper_files(processes: &[Process], users: &[User], files: &Files) ->
             },
         };
         let Some(real) = files.resolve(&path) else { continue };
+        let owner = std::fs::symlink_metadata(&real).map(|m| std::os::unix::fs::MetadataExt::uid(&m));
+        if p.info.uid != 0 && owner.ok() != Some(p.info.uid) {
+            continue;
+        }
         let reason = format!(
             "IAM Roles Anywhere's aws_signing_helper update (pid {}) refreshes temporary credentials here (profile {})",
             p.info.pid,

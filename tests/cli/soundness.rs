@@ -718,8 +718,16 @@ fn the_roles_anywhere_emulator_is_known_by_the_port_its_command_line_names() {
 /// A stand-in for IAM Roles Anywhere's signing helper: a Go binary built
 /// with the SDK, run as `aws_signing_helper ARGS... wait` (it sleeps).
 fn signing_helper(go: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
+    signing_helper_as(go, args, env, None)
+}
+
+/// [`signing_helper`], run as user `uid` when given.
+fn signing_helper_as(go: &Path, args: &[&str], env: &[(&str, &str)], uid: Option<u32>) -> Child {
     use std::os::unix::process::CommandExt;
     let mut cmd = Command::new(go);
+    if let Some(uid) = uid {
+        cmd.uid(uid).gid(uid);
+    }
     cmd.arg0("aws_signing_helper").args(args).arg("wait");
     cmd.env_clear().envs([("AWS_EC2_METADATA_DISABLED", "true"), ("HOME", "/nonexistent")]).envs(env.iter().copied());
     let helper = Child(cmd.stdin(Stdio::null()).stdout(Stdio::null()).spawn().expect("start the Go binary"));
@@ -768,6 +776,13 @@ fn temporary_keys_kept_fresh_by_the_roles_anywhere_helper_are_expected() {
     let reason = with["expected"].as_str().unwrap_or_default();
     let named = format!("aws_signing_helper update (pid {})", helper.0.id());
     assert!(reason.contains(&named) && reason.contains("profile nightly"), "{with:#}");
+    drop(helper);
+    // The same helper run by another user cannot bless root's file.
+    let file = creds.to_str().unwrap();
+    let args = ["update", "--profile", "nightly", "--certificate", "c.pem"];
+    let _nobody = signing_helper_as(&go, &args, &[("AWS_SHARED_CREDENTIALS_FILE", file)], Some(65534));
+    let by_nobody = scan();
+    assert_eq!(by_nobody["live"], true, "{by_nobody:#}");
 }
 
 /// A process pointed at `aws_signing_helper serve` (IAM Roles Anywhere's
