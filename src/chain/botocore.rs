@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::sdk_common::container_host_allowed;
 use super::{Context, Sdk, Source, container_uri, display, instance_role, key_of, v1_disabled};
 use crate::awsconfig::{ConfigProfiles, Ini, Options};
 use crate::credential::KeyId;
@@ -293,20 +294,5 @@ fn botocore_assume_role(
 fn no_source_credentials(cs: &str, profile: &str) -> Source {
     Source::Error {
         error: format!("CredentialRetrievalError: no credentials from credential_source {cs} of profile {profile}"),
-    }
-}
-
-/// botocore's hosts for container credentials: a loopback address, or one
-/// the ECS and EKS agents listen on.
-fn container_host_allowed(uri: &str) -> bool {
-    let Some(host) = reqwest::Url::parse(uri).ok().and_then(|u| u.host_str().map(str::to_string)) else {
-        return false;
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => {
-            ip.is_loopback() || ["169.254.170.2", "169.254.170.23", "fd00:ec2::23"].contains(&ip.to_string().as_str())
-        }
-        Err(_) => matches!(host, "localhost" | "localhost.localdomain"),
     }
 }

@@ -1,11 +1,14 @@
 //! The AWS SDK for .NET: v3 (`FallbackCredentialsFactory`, AWSSDK.Core at
 //! 13bd83e read: web identity from the environment, the profile, the
-//! environment, then the container or IMDS) and v4 (the environment first,
-//! then the profile, web identity, container, IMDS). Both go on past a
+//! environment, then the container or IMDS) and v4
+//! (`DefaultAWSCredentialsIdentityResolver`, aws-sdk-net at 0934adc read:
+//! the environment, web identity from the environment, the profile, then
+//! the container or IMDS; a profile named by `AWS_PROFILE` that does not
+//! exist, or a container URI it refuses, ends the chain). Both go on past a
 //! provider that throws. No .NET SDK can be installed here: checked only by
 //! rolecall's own tests.
 
-use super::sdk_common::{SdkFiles, load_sdk_files};
+use super::sdk_common::{SdkFiles, container_host_allowed, load_sdk_files};
 use super::{Context, Sdk, Source, instance_role, key_of};
 use crate::awsconfig::Options;
 
@@ -17,7 +20,14 @@ pub(super) enum Major {
 }
 
 pub(super) fn resolve(ctx: &Context, major: Major) -> (Source, String) {
-    let sdk = if major == Major::V3 { Sdk::DotNetV3 } else { Sdk::DotNetV4 };
+    match major {
+        Major::V3 => resolve_v3(ctx),
+        Major::V4 => resolve_v4(ctx),
+    }
+}
+
+fn resolve_v3(ctx: &Context) -> (Source, String) {
+    let sdk = Sdk::DotNetV3;
     // `AWS_PROFILE ?? "default"`: an empty value names the profile "".
     let profile = ctx.var("AWS_PROFILE").unwrap_or("default").to_string();
     let set = |n: &str| ctx.var(n).map(str::trim).filter(|v| !v.is_empty());
@@ -34,17 +44,66 @@ pub(super) fn resolve(ctx: &Context, major: Major) -> (Source, String) {
         Some(Source::Error { .. }) | None => None,
         s => s,
     };
-    let found = match major {
-        Major::V3 => web_identity().or_else(from_profile).or_else(env),
-        Major::V4 => env().or_else(from_profile).or_else(web_identity),
-    };
-    if let Some(s) = found {
+    if let Some(s) = web_identity().or_else(from_profile).or_else(env) {
         return (s, profile);
     }
     if let Some(rel) = set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
         return (Source::Container { uri: format!("http://169.254.170.2{rel}") }, profile);
     }
-    if let (Major::V4, Some(full)) = (major, set("AWS_CONTAINER_CREDENTIALS_FULL_URI")) {
+    (instance_role(ctx, sdk, false), profile)
+}
+
+/// v4: each provider reads its variables as they are (`IsNullOrEmpty`, no trimming).
+fn resolve_v4(ctx: &Context) -> (Source, String) {
+    let sdk = Sdk::DotNetV4;
+    let set = |n: &str| ctx.var(n).filter(|v| !v.is_empty());
+    // `AWS_PROFILE`, unless it is blank: then "default".
+    let profile = ctx.var("AWS_PROFILE").filter(|p| !p.trim().is_empty()).unwrap_or("default").to_string();
+    let env = || {
+        let id = set("AWS_ACCESS_KEY_ID")?;
+        set("AWS_SECRET_ACCESS_KEY").or_else(|| set("AWS_SECRET_KEY"))?;
+        Some(Source::Environment { key_id: key_of(Some(&id.to_string())) })
+    };
+    // `AssumeRoleWithWebIdentityCredentials.FromEnvironmentVariables`: an
+    // absolute token path, a role, and a session name (if any) STS accepts.
+    let web_identity = || {
+        let (token_file, role_arn) = (set("AWS_WEB_IDENTITY_TOKEN_FILE")?, set("AWS_ROLE_ARN")?);
+        let session_ok = set("AWS_ROLE_SESSION_NAME").is_none_or(|s| {
+            (2..=64).contains(&s.chars().count())
+                && s.chars().all(|c| c.is_alphanumeric() || c == '_' || "+=,.@-".contains(c))
+        });
+        (token_file.starts_with('/') && session_ok)
+            .then(|| Source::WebIdentity { role_arn: role_arn.into(), token_file: token_file.into() })
+    };
+    if let Some(s) = env().or_else(web_identity) {
+        return (s, profile);
+    }
+    let files = load_sdk_files(ctx, sdk).ok();
+    match files.as_ref().and_then(|f| f.profile(&profile).map(|_| f)) {
+        Some(files) => match of_profile(ctx, sdk, files, &profile, 0) {
+            Some(Source::Error { .. }) | None => {}
+            Some(s) => return (s, profile),
+        },
+        // `ProfileNotFoundException` ends the chain, for a profile other than "default".
+        None if !profile.eq_ignore_ascii_case("default") => {
+            let error = format!("ProfileNotFoundException: Unable to find the \"{profile}\" profile.");
+            return (Source::Error { error }, profile);
+        }
+        None => {}
+    }
+    // `ContainerEC2CredentialsWrapper`: the relative URI, else the full one
+    // (https to any host, http to a loopback, ECS or EKS address); a URI it
+    // refuses throws, and nothing comes after it.
+    if let Some(rel) = set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
+        return (Source::Container { uri: format!("http://169.254.170.2{rel}") }, profile);
+    }
+    if let Some(full) = set("AWS_CONTAINER_CREDENTIALS_FULL_URI") {
+        let https = reqwest::Url::parse(full).is_ok_and(|u| u.scheme() == "https");
+        if !https && !container_host_allowed(full) {
+            let error =
+                format!("Cannot fetch credentials from container - the full URI contains an invalid host: {full}");
+            return (Source::Error { error }, profile);
+        }
         return (Source::Container { uri: full.into() }, profile);
     }
     (instance_role(ctx, sdk, false), profile)

@@ -4,6 +4,7 @@
 //! installed here, so this model is checked only by rolecall's own tests.
 //! Both chains go on past a provider that throws.
 
+use super::sdk_common::container_host_allowed;
 use super::sdk_common::{SdkFiles, load_sdk_files};
 use super::{Context, Sdk, Source, container_uri, instance_role, key_of, v1_disabled};
 use crate::awsconfig::Options;
@@ -79,8 +80,20 @@ pub(super) fn resolve(ctx: &Context, major: Major) -> (Source, String) {
             return (s, profile);
         }
     }
+    // `ContainerCredentialsProvider`: a full URI (without a relative one) must
+    // be https, or http to a loopback, ECS or EKS address, else it throws. v2's
+    // chain goes on to IMDS; v1's wrapper picked the container instead of
+    // IMDS from the variables alone, so nothing is left.
     if let Some(uri) = container_uri(ctx) {
-        return (Source::Container { uri }, profile);
+        let relative = ctx.var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_some();
+        let https = reqwest::Url::parse(&uri).is_ok_and(|u| u.scheme() == "https");
+        if relative || https || container_host_allowed(&uri) {
+            return (Source::Container { uri }, profile);
+        }
+        if major == Major::V1 {
+            let error = format!("the full URI ({uri}) in AWS_CONTAINER_CREDENTIALS_FULL_URI has an invalid host");
+            return (Source::Error { error }, profile);
+        }
     }
     let v1_disabled = v1_disabled(ctx, sdk, files.as_ref().and_then(|f| f.profile(&profile)));
     (instance_role(ctx, sdk, v1_disabled), profile)

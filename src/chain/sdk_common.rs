@@ -1,7 +1,8 @@
 //! What the models share: the shared files read with each SDK's own parser
 //! (Rust, JavaScript v3, and the Java and .NET models by the Rust rules),
-//! and for the Rust and JavaScript models environment keys, named credential
-//! sources and the remote end of their chains.
+//! for the Rust and JavaScript models environment keys, named credential
+//! sources and the remote end of their chains, and which container hosts
+//! the SDKs that check one accept.
 
 use std::path::PathBuf;
 
@@ -120,4 +121,20 @@ pub(super) fn named_source(ctx: &Context, sdk: Sdk, name: &str, v1_disabled: boo
         "EcsContainer" => container_uri(ctx).map_or_else(unavailable, |uri| Source::Container { uri }),
         _ => return None,
     })
+}
+
+/// The hosts the SDKs that check one (botocore, .NET v4, the newer Go
+/// SDKs) fetch container credentials from over plain http: a loopback
+/// address, or one the ECS and EKS agents listen on.
+pub(super) fn container_host_allowed(uri: &str) -> bool {
+    let Some(host) = reqwest::Url::parse(uri).ok().and_then(|u| u.host_str().map(str::to_string)) else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => {
+            ip.is_loopback() || ["169.254.170.2", "169.254.170.23", "fd00:ec2::23"].contains(&ip.to_string().as_str())
+        }
+        Err(_) => matches!(host, "localhost" | "localhost.localdomain"),
+    }
 }

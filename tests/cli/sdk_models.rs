@@ -111,7 +111,8 @@ fn cases() -> Vec<Case> {
                 ],
             )
         },
-        // Web identity comes before the profile, except in .NET v4.
+        // Web identity from the environment comes before the profile in all
+        // five (.NET v4: the environment's keys, then web identity, then the profile).
         Case {
             env: vec![
                 ("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token".into()),
@@ -120,13 +121,7 @@ fn cases() -> Vec<Case> {
             files: vec![(creds, format!("[default]\n{}", keys(ID, SECRET)))],
             ..case(
                 "web identity in the environment and [default] keys",
-                [
-                    "web-identity",
-                    "web-identity",
-                    "shared-credentials-file AKIA2OGYBAH6STMMNXNN",
-                    "web-identity",
-                    "web-identity",
-                ],
+                ["web-identity", "web-identity", "web-identity", "web-identity", "web-identity"],
             )
         },
         // PHP reads the config file's [profile default] only; Java v1 no config file at all.
@@ -154,6 +149,71 @@ fn cases() -> Vec<Case> {
                     "config-file AKIA2OGYBAH6STMMNXNN",
                     "config-file AKIA2OGYBAH6STMMNXNN",
                 ],
+            )
+        },
+        // .NET v4 web identity wants an absolute token path; then the profile's keys.
+        Case {
+            env: vec![
+                ("AWS_WEB_IDENTITY_TOKEN_FILE", "token".into()),
+                ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/web".into()),
+            ],
+            files: vec![(creds, format!("[default]\n{}", keys(ID, SECRET)))],
+            ..case(
+                "a relative web identity token path and [default] keys",
+                [
+                    "web-identity",
+                    "web-identity",
+                    "shared-credentials-file AKIA2OGYBAH6STMMNXNN",
+                    "web-identity",
+                    "web-identity",
+                ],
+            )
+        },
+        // A profile AWS_PROFILE names that does not exist ends .NET v4's chain.
+        Case {
+            env: vec![("AWS_PROFILE", "nightly".into())],
+            ..case(
+                "AWS_PROFILE names no profile",
+                ["instance-role", "instance-role", "error", "instance-role", "instance-role"],
+            )
+        },
+        // A blank AWS_PROFILE is "default" to .NET v4.
+        Case {
+            env: vec![("AWS_PROFILE", " ".into())],
+            files: vec![(creds, format!("[default]\n{}", keys(ID, SECRET)))],
+            ..case(
+                "a blank AWS_PROFILE and [default] keys",
+                [
+                    "instance-role",
+                    "instance-role",
+                    "shared-credentials-file AKIA2OGYBAH6STMMNXNN",
+                    "instance-role",
+                    "instance-role",
+                ],
+            )
+        },
+        // A full URI over http only to a loopback, ECS or EKS address: Java v2
+        // goes on to IMDS past one it refuses, v1 and .NET v4 stop (.NET v3 as
+        // read never reads the full URI; PHP as read, only the relative one).
+        Case {
+            env: vec![("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://169.254.170.23/v1/credentials".into())],
+            ..case(
+                "a full container URI on the EKS Pod Identity agent's address",
+                ["container", "container", "container", "instance-role", "instance-role"],
+            )
+        },
+        Case {
+            env: vec![("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://10.1.2.3/creds".into())],
+            ..case(
+                "a full container URI on another address over http",
+                ["instance-role", "error", "error", "instance-role", "instance-role"],
+            )
+        },
+        Case {
+            env: vec![("AWS_CONTAINER_CREDENTIALS_FULL_URI", "https://creds.example.com/v1".into())],
+            ..case(
+                "a full container URI over https",
+                ["container", "container", "container", "instance-role", "instance-role"],
             )
         },
         // Java v1 reads its own variable for the credentials file.
