@@ -1,11 +1,15 @@
 //! The AWS SDKs for Go: v2 (`config.LoadDefaultConfig`; config module
 //! 1.17.10 read) and v1 (`session.NewSession`; 1.44.133 read), modelled
-//! from Debian's source packages and checked against both by tests/cli/chain_oracle.rs.
+//! from Debian's source packages and checked against both by
+//! tests/cli/chain_oracle.rs; and where a binary's build information says
+//! it is newer, the container endpoint as config v1.25.0 and v1 v1.47.11
+//! (EKS Pod Identity) and later check it (read at aws-sdk-go 8d203cc).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{Context, Sdk, Source, container_uri, instance_role, key_of, keys_in_file};
+use super::sdk_common::container_host_allowed;
+use super::{Context, Sdk, SdkModule, Source, container_uri, instance_role, key_of, keys_in_file};
 use crate::awsconfig::{self, Options};
 use crate::hostfs::FileText;
 
@@ -14,6 +18,35 @@ use crate::hostfs::FileText;
 pub(super) enum Major {
     V1,
     V2,
+}
+
+/// Which releases' rules the container endpoint follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Release {
+    /// As read (config 1.17.10, v1 1.44.133): a full URI only to a loopback host.
+    Read,
+    /// config v1.25.0 and v1 v1.47.11 (2023-11-14) and later: a full URI
+    /// over http to a loopback, ECS or EKS Pod Identity address, any other
+    /// scheme to any host.
+    PodIdentity,
+}
+
+impl Release {
+    /// The release a binary was built with, from its build information's
+    /// module versions: None when it does not name the module that decides
+    /// (v2's `config`, or v1's `aws-sdk-go`) with a version.
+    pub(super) fn of(major: Major, modules: &[SdkModule]) -> Option<Release> {
+        let (module, first) = match major {
+            Major::V2 => ("github.com/aws/aws-sdk-go-v2/config", (1, 25, 0)),
+            Major::V1 => ("github.com/aws/aws-sdk-go", (1, 47, 11)),
+        };
+        let version = modules.iter().find(|m| m.module == module)?.version.strip_prefix('v')?;
+        let mut parts = version.split(['.', '-', '+']).map(|p| p.parse::<u64>().ok());
+        let (Some(Some(a)), Some(Some(b)), Some(Some(c))) = (parts.next(), parts.next(), parts.next()) else {
+            return None;
+        };
+        Some(if (a, b, c) >= first { Release::PodIdentity } else { Release::Read })
+    }
 }
 
 impl Major {
@@ -282,7 +315,7 @@ fn parse_bool(v: Option<&str>) -> bool {
 
 /// The Go SDK's chain: environment keys, web identity from the environment,
 /// then the profile (whose last resort is the container endpoint or IMDS).
-pub(super) fn resolve(ctx: &Context, major: Major) -> (Source, String) {
+pub(super) fn resolve(ctx: &Context, major: Major, release: Release) -> (Source, String) {
     let nonempty = |n: &str| ctx.var(n).filter(|v| !v.is_empty());
     // v1 reads the config file and AWS_DEFAULT_PROFILE only with AWS_SDK_LOAD_CONFIG.
     let ex_opts = major == Major::V2 || parse_bool(ctx.var("AWS_SDK_LOAD_CONFIG"));
@@ -309,7 +342,7 @@ pub(super) fn resolve(ctx: &Context, major: Major) -> (Source, String) {
         return (web_identity(nonempty("AWS_ROLE_ARN").unwrap_or(""), token_file), profile);
     }
     let c = linked.map(|(_, c)| c).unwrap_or_else(|| Linked { name: profile.clone(), ..Linked::default() });
-    (from_profile(ctx, major, &c), profile)
+    (from_profile(ctx, major, release, &c), profile)
 }
 
 fn web_identity(role_arn: &str, token_file: &str) -> Source {
@@ -320,9 +353,9 @@ fn web_identity(role_arn: &str, token_file: &str) -> Source {
 }
 
 /// `resolveCredsFromProfile`.
-fn from_profile(ctx: &Context, major: Major, c: &Linked) -> Source {
+fn from_profile(ctx: &Context, major: Major, release: Release, c: &Linked) -> Source {
     let base = if let Some(src) = &c.source {
-        from_profile(ctx, major, src)
+        from_profile(ctx, major, release, src)
     } else if let Some(keys) = &c.keys {
         keys.clone()
     } else if !c.credential_source.is_empty() {
@@ -355,7 +388,7 @@ fn from_profile(ctx: &Context, major: Major, c: &Linked) -> Source {
     } else if !c.credential_process.is_empty() {
         Source::CredentialProcess { profile: c.name.clone(), command: c.credential_process.clone() }
     } else {
-        remote(ctx, major)
+        remote(ctx, major, release)
     };
     if c.role_arn.is_empty() {
         return base;
@@ -369,19 +402,28 @@ fn from_profile(ctx: &Context, major: Major, c: &Linked) -> Source {
     }
 }
 
-/// The container endpoint (a full URI first, and only on a loopback host), else IMDS.
-fn remote(ctx: &Context, major: Major) -> Source {
+/// The container endpoint (a full URI first, on a host its release
+/// accepts), else IMDS.
+fn remote(ctx: &Context, major: Major, release: Release) -> Source {
     let full = ctx.var("AWS_CONTAINER_CREDENTIALS_FULL_URI").filter(|v| !v.is_empty());
     if let Some(uri) = full {
-        let host = reqwest::Url::parse(uri).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+        let parsed = reqwest::Url::parse(uri).ok();
+        let host = parsed.as_ref().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        let loopback = match host.parse::<std::net::IpAddr>() {
-            Ok(ip) => ip.is_loopback(),
-            Err(_) => host == "localhost",
+        let accepted = match release {
+            Release::Read => match host.parse::<std::net::IpAddr>() {
+                Ok(ip) => ip.is_loopback(),
+                Err(_) => host == "localhost",
+            },
+            Release::PodIdentity => {
+                !host.is_empty()
+                    && (parsed.as_ref().is_some_and(|u| u.scheme() != "http") || container_host_allowed(uri))
+            }
         };
-        if !loopback {
+        if !accepted {
+            let allowed = if release == Release::Read { "only loopback hosts" } else { "only loopback/ecs/eks hosts" };
             return Source::Error {
-                error: format!("invalid container credentials endpoint host {host:?}: only loopback hosts are allowed"),
+                error: format!("invalid container credentials endpoint host {host:?}: {allowed} are allowed"),
             };
         }
         return Source::Container { uri: uri.into() };
@@ -390,4 +432,27 @@ fn remote(ctx: &Context, major: Major) -> Source {
         return Source::Container { uri };
     }
     instance_role(ctx, major.sdk(), false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_release_comes_from_the_deciding_modules_version() {
+        let of = |major, module: &str, version: &str| {
+            Release::of(major, &[SdkModule { module: module.into(), version: version.into() }])
+        };
+        let config = "github.com/aws/aws-sdk-go-v2/config";
+        assert_eq!(of(Major::V2, config, "v1.25.0"), Some(Release::PodIdentity));
+        assert_eq!(of(Major::V2, config, "v1.29.14"), Some(Release::PodIdentity));
+        assert_eq!(of(Major::V2, config, "v1.24.9"), Some(Release::Read));
+        // A pseudo-version counts by its base release; a local replacement says nothing.
+        assert_eq!(of(Major::V2, config, "v1.25.1-0.20231114180000-abcdef123456"), Some(Release::PodIdentity));
+        assert_eq!(of(Major::V2, config, "(devel)"), None);
+        assert_eq!(of(Major::V2, "github.com/aws/aws-sdk-go-v2", "v1.30.3"), None, "core is not config");
+        assert_eq!(of(Major::V1, "github.com/aws/aws-sdk-go", "v1.47.11"), Some(Release::PodIdentity));
+        assert_eq!(of(Major::V1, "github.com/aws/aws-sdk-go", "v1.44.133"), Some(Release::Read));
+        assert_eq!(of(Major::V1, config, "v1.25.0"), None);
+    }
 }

@@ -443,14 +443,22 @@ fn key_of(v: Option<&String>) -> Option<KeyId> {
     v.and_then(|k| KeyId::parse(k.trim().as_bytes()))
 }
 
-/// Resolves the chain as `sdk` would.
+/// Resolves the chain as `sdk` would, at the release rolecall read.
 pub fn resolve(ctx: &Context, sdk: Sdk) -> Resolution {
+    resolve_built(ctx, sdk, &[])
+}
+
+/// Resolves the chain as `sdk` would in a binary built with `modules` (a
+/// Go binary's build information): where the release decides and the
+/// modules say it, that release's rules; else the release read.
+fn resolve_built(ctx: &Context, sdk: Sdk, modules: &[SdkModule]) -> Resolution {
+    let go = |major| go_sdk::resolve(ctx, major, go_sdk::Release::of(major, modules).unwrap_or(go_sdk::Release::Read));
     let (source, profile) = match sdk {
         Sdk::Botocore => botocore::resolve(ctx),
         Sdk::Rust => rust_sdk::resolve(ctx),
         Sdk::JavaScriptV3 => js_sdk::resolve(ctx),
-        Sdk::GoV2 => go_sdk::resolve(ctx, go_sdk::Major::V2),
-        Sdk::GoV1 => go_sdk::resolve(ctx, go_sdk::Major::V1),
+        Sdk::GoV2 => go(go_sdk::Major::V2),
+        Sdk::GoV1 => go(go_sdk::Major::V1),
         Sdk::Ruby => ruby_sdk::resolve(ctx),
         Sdk::JavaV2 => java_sdk::resolve(ctx, java_sdk::Major::V2),
         Sdk::JavaV1 => java_sdk::resolve(ctx, java_sdk::Major::V1),
@@ -599,6 +607,10 @@ pub struct ChainReport {
     pub sdk_modules: Vec<SdkModule>,
     pub resolution: Resolution,
     pub other_sdks: Vec<Resolution>,
+    /// What the answer assumes about the SDK's release, when it depends on
+    /// one the process does not reveal (EKS Pod Identity's minimum releases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_note: Option<String>,
 }
 
 /// The SDKs whose chains are modelled, the reference first.
@@ -617,16 +629,81 @@ const MODELLED: [Sdk; 11] = [
 ];
 
 /// Resolves the chain for every modelled SDK. The runtime is only worked
-/// out (which may read the executable) when the SDKs disagree.
+/// out (which may read the executable) when the SDKs disagree; a Go
+/// binary's models then follow the module versions it names.
 pub fn report(ctx: &Context, runtime: impl FnOnce() -> Detected) -> ChainReport {
-    let all: Vec<Resolution> = MODELLED.into_iter().map(|s| resolve(ctx, s)).collect();
+    let mut all: Vec<Resolution> = MODELLED.into_iter().map(|s| resolve(ctx, s)).collect();
     let agree = all.iter().all(|r| r.source == all[0].source);
     let Detected { runtime, sdk_modules } = if agree { Detected::unknown() } else { runtime() };
+    if runtime == Runtime::Go && !sdk_modules.is_empty() {
+        for r in all.iter_mut().filter(|r| matches!(r.sdk, Sdk::GoV2 | Sdk::GoV1)) {
+            *r = resolve_built(ctx, r.sdk, &sdk_modules);
+        }
+    }
     let primary = runtime.sdk(&sdk_modules).unwrap_or(Sdk::Botocore);
     let (mine, others): (Vec<Resolution>, Vec<Resolution>) = all.into_iter().partition(|r| r.sdk == primary);
     let resolution = mine.into_iter().next().expect("every SDK is resolved");
+    let version_note = pod_identity_note(ctx, &resolution, runtime, &sdk_modules);
     let other_sdks = others.into_iter().filter(|r| r.source != resolution.source).collect();
-    ChainReport { runtime, sdk_modules, resolution, other_sdks }
+    ChainReport { runtime, sdk_modules, resolution, other_sdks, version_note }
+}
+
+/// The first release of each SDK that fetches credentials from the EKS Pod
+/// Identity agent (the EKS user guide's table); before it, the SDK refuses
+/// the address and goes on down its chain or stops.
+fn pod_identity_minimum(sdk: Sdk) -> Option<&'static str> {
+    Some(match sdk {
+        Sdk::Botocore => "botocore 1.34.41",
+        Sdk::Rust => "release-2024-03-13",
+        Sdk::JavaScriptV3 => "v3.458.0",
+        Sdk::GoV2 => "release-2023-11-14 (config v1.25.0)",
+        Sdk::GoV1 => "v1.47.11",
+        Sdk::Ruby => "3.188.0",
+        Sdk::JavaV2 => "2.21.30",
+        Sdk::JavaV1 => "1.12.746",
+        Sdk::DotNetV3 => "3.7.734.0",
+        Sdk::Php => "3.287.1",
+        Sdk::DotNetV4 => return None,
+    })
+}
+
+/// Whether a container URI is the EKS Pod Identity agent's.
+fn is_pod_identity(uri: &str) -> bool {
+    reqwest::Url::parse(uri).is_ok_and(|u| {
+        u.host_str().is_some_and(|h| matches!(h.trim_matches(['[', ']']), "169.254.170.23" | "fd00:ec2::23"))
+    })
+}
+
+/// What the answer assumes when it depends on the SDK's release and the
+/// process does not tell it: EKS Pod Identity's endpoint works only from a
+/// minimum release of each SDK.
+fn pod_identity_note(ctx: &Context, r: &Resolution, runtime: Runtime, modules: &[SdkModule]) -> Option<String> {
+    let minimum = pod_identity_minimum(r.sdk)?;
+    let sdk = r.sdk;
+    let go_major = match sdk {
+        Sdk::GoV2 => Some(go_sdk::Major::V2),
+        Sdk::GoV1 => Some(go_sdk::Major::V1),
+        _ => None,
+    };
+    if let Some(major) = go_major {
+        // A Go binary that names its release is modelled at it.
+        if runtime == Runtime::Go && go_sdk::Release::of(major, modules).is_some() {
+            return None;
+        }
+        let newer = go_sdk::resolve(ctx, major, go_sdk::Release::PodIdentity).0.redacted();
+        return (newer != r.source && matches!(&newer, Source::Container { uri } if is_pod_identity(uri))).then(|| {
+            format!(
+                "the {sdk} release this binary was built with is not known: modelled as the release read, which \
+                 refuses EKS Pod Identity's endpoint; {minimum} and later fetch credentials from it"
+            )
+        });
+    }
+    matches!(&r.source, Source::Container { uri } if is_pod_identity(uri)).then(|| {
+        format!(
+            "EKS Pod Identity's endpoint: {sdk} fetches credentials from it from {minimum}; the process does not \
+             say which release it runs, and an older one refuses the endpoint and goes on down its chain"
+        )
+    })
 }
 
 /// Whose chain it is.

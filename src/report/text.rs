@@ -133,6 +133,9 @@ fn write_chains(out: &mut dyn io::Write, paint: &Paint, report: &Report) -> io::
             escape::terminal(&c.subject.to_string()),
             escape::terminal(&r.source.to_string())
         )?;
+        if let Some(note) = &c.chain.version_note {
+            writeln!(out, "      note: {note}")?;
+        }
         for o in &c.chain.other_sdks {
             writeln!(out, "      but the {} would use {}", o.sdk, escape::terminal(&o.source.to_string()))?;
         }

@@ -304,6 +304,63 @@ fn a_go_process_names_the_aws_sdk_it_was_built_with() {
     );
 }
 
+/// EKS Pod Identity's endpoint (a full container URI on 169.254.170.23)
+/// works from a minimum release of each SDK: a Go binary is modelled at the
+/// release its build information names (config v1.25.0 and v1 v1.47.11
+/// fetch from it, older ones refuse it); one that names none is modelled
+/// at the release read, and says so; other runtimes say which release
+/// they need, since the process does not tell.
+#[test]
+fn eks_pod_identity_follows_the_sdk_release_a_go_binary_names() {
+    let dep = |module: &str, version: &str| format!("path\texample.com/svc\ndep\t{module}\t{version}\th1:x=\n");
+    let v2 = "github.com/aws/aws-sdk-go-v2/config";
+    let binaries = [
+        ("v2 v1.25.0", dep(v2, "v1.25.0"), "go-v2", "container"),
+        ("v2 v1.24.1", dep(v2, "v1.24.1"), "go-v2", "error"),
+        ("v1 v1.47.11", dep("github.com/aws/aws-sdk-go", "v1.47.11"), "go-v1", "container"),
+        ("v1 v1.47.10", dep("github.com/aws/aws-sdk-go", "v1.47.10"), "go-v1", "error"),
+        ("no module information", String::new(), "go-v2", "error"),
+    ];
+    let env =
+        [("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://169.254.170.23/v1/credentials"), ("HOME", "/nonexistent")];
+    let trees: Vec<Tree> = binaries.iter().map(|_| Tree::new()).collect();
+    let running: Vec<Child> = binaries
+        .iter()
+        .zip(&trees)
+        .map(|((_, modinfo, _, _), t)| spawn_with(&go_binary(t, modinfo), &["300"], &env))
+        .collect();
+    // An executable called `java` (a copy of sleep).
+    let java = Tree::new();
+    let java_exe = java.write("bin/java", std::fs::read("/bin/sleep").unwrap());
+    std::fs::set_permissions(&java_exe, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let jvm = spawn_with(&java_exe, &["300"], &env);
+    let report = scan_processes(&[]);
+    for ((what, _, sdk, source), child) in binaries.iter().zip(&running) {
+        let c = chain_of(&report, child.0.id());
+        assert_eq!(c["runtime"], "go", "{what}: {c:#}");
+        assert_eq!(c["resolution"]["sdk"], *sdk, "{what}: {c:#}");
+        assert_eq!(c["resolution"]["source"]["type"], *source, "{what}: {c:#}");
+        let note = c["version_note"].as_str();
+        if what.starts_with("no module") {
+            assert!(note.is_some_and(|n| n.contains("is not known") && n.contains("config v1.25.0")), "{c:#}");
+        } else {
+            assert!(note.is_none(), "{what}: the binary names its release: {c:#}");
+        }
+    }
+    let c = chain_of(&report, jvm.0.id());
+    assert_eq!((c["runtime"].as_str(), c["resolution"]["sdk"].as_str()), (Some("java"), Some("java-v2")), "{c:#}");
+    assert_eq!(c["resolution"]["source"]["type"], "container", "{c:#}");
+    assert!(c["version_note"].as_str().is_some_and(|n| n.contains("2.21.30")), "{c:#}");
+    // Text gives the note under the chain's line.
+    let mut cmd = rolecall();
+    cmd.args(["scan", "--no-imds", "--sources", "processes"]);
+    let text = run_with_limit(cmd, Duration::from_secs(60)).stdout;
+    let pid = running[4].0.id();
+    let at = text.lines().position(|l| l.trim_start().starts_with(&format!("pid {pid} ("))).expect("its chain line");
+    let next = text.lines().nth(at + 1).unwrap_or_default();
+    assert!(next.trim_start().starts_with("note: the AWS SDK for Go v2 release this binary was built with"), "{text}");
+}
+
 /// A JVM under a launcher of another name (the JDK's `rmiregistry`, which
 /// runs until it is stopped) is known by the `libjvm.so` it maps.
 #[test]
