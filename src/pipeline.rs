@@ -98,6 +98,7 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
         let (mut findings, ignored) = finding::from_sightings(sightings, &settings.rules);
         coverage.ignored.add(ignored);
         let mut platform = settings.platform_files.clone();
+        platform.extend(ssm_agent_file(&files));
         if settings.host_root == Path::new("/") {
             platform.extend(signing_helper_files(&processes, &users, &files));
         }
@@ -190,6 +191,24 @@ fn signing_helper_files(processes: &[Process], users: &[User], files: &Files) ->
         out.push(verdict::PlatformFile { path: real, reason });
     }
     out
+}
+
+/// The shared credentials file the SSM agent's identity runtime config
+/// names (a hybrid-activated node's, or Default Host Management's): only
+/// temporary keys there are expected, as in the agent's other files.
+fn ssm_agent_file(files: &Files) -> Option<verdict::PlatformFile> {
+    let shared = crate::sources::ssm_agent::shared_credentials(files)?;
+    let node = match shared.identity_type.as_str() {
+        "OnPrem" => "this hybrid-activated node".to_string(),
+        "EC2" => "Default Host Management".to_string(),
+        other => format!("its {} identity", escape::cut(&escape::terminal(other), 32)),
+    };
+    let reason = format!(
+        "the SSM agent's shared temporary credentials for {node} ({}), as its identity runtime config names them (profile {})",
+        escape::cut(&escape::terminal(&shared.instance_id), 32),
+        escape::cut(&escape::terminal(&shared.profile), 64)
+    );
+    Some(verdict::PlatformFile { path: shared.path, reason })
 }
 
 /// A process's chain: its environment and working directory, its user's home.

@@ -5,5 +5,6 @@ pub mod host;
 pub mod images;
 pub mod packages;
 pub mod procenv;
+pub mod ssm_agent;
 pub mod users;
 pub mod walk;

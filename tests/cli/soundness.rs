@@ -801,3 +801,55 @@ fn a_process_on_the_roles_anywhere_imds_emulator_is_expected() {
     assert_eq!(c["resolution"]["shadowing"], "other-credentials", "{c:#}");
     assert!(c["other_sdks"].as_array().unwrap().is_empty(), "every model agrees: {c:#}");
 }
+
+/// A hybrid-activated node (`mi-…`): the SSM agent keeps its temporary keys
+/// in the shared credentials file its identity runtime config names. Those
+/// are expected, with the agent named; without the agent's own config, or
+/// with a config others could have written, they are live as any; a
+/// long-term key in the same file is live whatever the agent says.
+#[test]
+fn a_hybrid_nodes_ssm_agent_credentials_are_expected_only_where_the_agent_says() {
+    use std::os::unix::fs::PermissionsExt;
+    let temporary = "ASIAQNZGKNWXHOBBHJ7G";
+    let creds = |id: &str| {
+        format!(
+            "[default]\naws_access_key_id = {id}\naws_secret_access_key = {SECRET}\n\
+             aws_session_token = IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDoG1aR3Kq8vN2mT5xW7yZ4bC6dF9hJ0kL3nP5qR8sU1v\n"
+        )
+    };
+    let config = "var/lib/amazon/ssm/runtimeconfig/identity_config.json";
+    let agent = r#"{"SchemaVersion":"1.1","InstanceId":"mi-0123456789abcdef0","IdentityType":"OnPrem","ShareFile":"/root/.aws/credentials","ShareProfile":"","CredentialSource":"SSM"}"#;
+
+    // The agent's config names the file: its temporary key is expected, and the gate passes.
+    let t = host();
+    t.write("root/.aws/credentials", creds(temporary));
+    t.write(config, agent);
+    let (run, report) = gate(&t);
+    let f = report["findings"].as_array().unwrap().iter().find(|f| f["key_id"] == temporary).expect("the agent's key");
+    let why = f["expected"].as_str().unwrap_or_default();
+    assert!(why.contains("SSM agent") && why.contains("hybrid-activated node (mi-0123456789abcdef0)"), "{f:#}");
+    assert_eq!(f["live"], false, "{f:#}");
+    assert_eq!(run.code, 0, "{:#}", report["verdict"]);
+
+    // A config anyone could have written names nothing.
+    std::fs::set_permissions(t.path(config), std::fs::Permissions::from_mode(0o666)).unwrap();
+    let (run, report) = gate(&t);
+    live(&report, temporary, "/root/.aws/credentials");
+    assert_gate_fails(&run, &report);
+
+    // No config: the same key is live.
+    let t = host();
+    t.write("root/.aws/credentials", creds(temporary));
+    let (run, report) = gate(&t);
+    live(&report, temporary, "/root/.aws/credentials");
+    assert_gate_fails(&run, &report);
+
+    // A long-term key in the agent's file: the agent never writes one.
+    let t = host();
+    let k = key(16);
+    t.write("root/.aws/credentials", creds(&k));
+    t.write(config, agent);
+    let (run, report) = gate(&t);
+    live(&report, &k, "/root/.aws/credentials");
+    assert_gate_fails(&run, &report);
+}
