@@ -13,6 +13,7 @@ use crate::location::{Location, ProcessInfo};
 use crate::rules::{RuleSet, Severity};
 use crate::scan::decode::Decoding;
 use crate::scan::{PairedBy, Sighting};
+use crate::sources::sessions::{CachedSession, SessionKind};
 
 /// What a finding holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
@@ -27,6 +28,9 @@ pub enum Kind {
     /// An Amazon Bedrock long-term API key (`ABSK…`): an IAM user's
     /// service-specific credential, usable on its own.
     BedrockApiKey,
+    /// A person's sign-in cached on the host (IAM Identity Center, `aws
+    /// login`): whoever reads it signs as them.
+    PersonSession,
 }
 
 impl fmt::Display for Kind {
@@ -36,6 +40,7 @@ impl fmt::Display for Kind {
             Kind::Temporary => "temporary access key",
             Kind::SecretOnly => "secret access key without its key ID",
             Kind::BedrockApiKey => "Bedrock long-term API key",
+            Kind::PersonSession => "person's cached sign-in",
         })
     }
 }
@@ -70,6 +75,24 @@ pub struct Assessment {
     /// or loaded by an SDK model), or a secret alone, that is not expected,
     /// not acknowledged and not refused by STS.
     pub live: bool,
+}
+
+/// What a cached sign-in says of itself (never its tokens).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct SessionInfo {
+    /// `iam-identity-center` or `aws-login`.
+    pub kind: &'static str,
+    /// The user whose home holds it.
+    pub user: String,
+    /// IAM Identity Center: the start URL it signed in at.
+    pub start_url: Option<String>,
+    pub region: Option<String>,
+    /// `aws login`: the role session it signs in as.
+    pub session_arn: Option<String>,
+    /// When its access token expires, as the cache writes it.
+    pub expires_at: Option<String>,
+    /// It holds a refresh token: it outlives its access token.
+    pub refreshable: bool,
 }
 
 /// One credential found in one place.
@@ -114,6 +137,8 @@ pub struct Finding {
     pub sts_account_id: Option<String>,
     /// Stable across runs: kind, key ID, secret fingerprint and where.
     pub fingerprint: String,
+    /// For a person's cached sign-in: what it is.
+    pub session: Option<SessionInfo>,
     pub assessment: Assessment,
 }
 
@@ -277,7 +302,48 @@ impl Finding {
             sts_account_id: None,
             location,
             fingerprint,
+            session: None,
             assessment: Assessment::default(),
         }
     }
+
+    /// A person's sign-in cached in a home directory: live while it can
+    /// still sign (its refresh token, or an access token not yet expired).
+    pub fn of_session(s: CachedSession) -> Finding {
+        let CachedSession { path, user, kind, expires_at, refreshable, secret } = s;
+        // Host text: nothing secret-shaped passes, and none of it is long.
+        let clean = |v: Option<String>| v.map(|v| crate::escape::cut(&crate::credential::redact(&v), 256).into_owned());
+        let (kind_name, start_url, region, session_arn) = match kind {
+            SessionKind::IdentityCenter { start_url, region } => ("iam-identity-center", start_url, region, None),
+            SessionKind::Login { session_arn } => ("aws-login", None, None, session_arn),
+        };
+        let info = SessionInfo {
+            kind: kind_name,
+            user,
+            start_url: clean(start_url),
+            region: clean(region),
+            session_arn: clean(session_arn),
+            expires_at: clean(expires_at),
+            refreshable,
+        };
+        let sighting = Sighting {
+            location: Location::File { path, line: 1, column: 1 },
+            rules: Vec::new(),
+            key_id: None,
+            secret,
+            token: None,
+            paired_by: None,
+            decoding: Decoding::default(),
+            example_secret: false,
+        };
+        let mut f = Finding::new(vec![SESSION_RULE.to_string()], Severity::High, sighting);
+        f.kind = Kind::PersonSession;
+        f.fingerprint = fingerprint(f.kind, None, f.secret.as_ref(), &f.location);
+        f.session = Some(info);
+        f
+    }
 }
+
+/// The rule a person's cached sign-in is reported under (not a pattern:
+/// the cache files are parsed).
+pub const SESSION_RULE: &str = "aws.person-session";

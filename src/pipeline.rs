@@ -9,7 +9,7 @@ use crate::coverage::{Coverage, GapReason};
 use crate::credential::{KeyId, Secret};
 use crate::environ::Environ;
 use crate::escape;
-use crate::finding::{self, Finding};
+use crate::finding::{self, Finding, Kind};
 use crate::hostfs::{FileText, Files, host_view};
 use crate::imds::{self, ImdsReport};
 use crate::location::Location;
@@ -97,6 +97,10 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
         }
         let (mut findings, ignored) = finding::from_sightings(sightings, &settings.rules);
         coverage.ignored.add(ignored);
+        // People's sign-ins cached in the homes the scan reads, named by a profile or not.
+        if host_scan && settings.files {
+            findings.extend(crate::sources::sessions::find(&users, &files).into_iter().map(Finding::of_session));
+        }
         let mut platform = settings.platform_files.clone();
         platform.extend(ssm_agent_file(&files));
         if settings.host_root == Path::new("/") {
@@ -142,6 +146,7 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
                     description: r.spec.description.clone(),
                     severity: r.spec.severity,
                 })
+                .chain(findings.iter().any(|f| f.kind == Kind::PersonSession).then(session_rule))
                 .collect(),
             imds,
             findings,
@@ -191,6 +196,18 @@ fn signing_helper_files(processes: &[Process], users: &[User], files: &Files) ->
         out.push(verdict::PlatformFile { path: real, reason });
     }
     out
+}
+
+/// The rule cached sign-ins are reported under, for the reports that list rules.
+fn session_rule() -> crate::report::RuleInfo {
+    crate::report::RuleInfo {
+        id: finding::SESSION_RULE.to_string(),
+        name: "Person's cached sign-in".to_string(),
+        description: "An IAM Identity Center token or an aws login session cached in a home directory: whoever \
+                      reads it signs in as that person until it expires (longer with its refresh token)."
+            .to_string(),
+        severity: crate::rules::Severity::High,
+    }
 }
 
 /// The shared credentials file the SSM agent's identity runtime config

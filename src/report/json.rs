@@ -130,6 +130,9 @@ pub(crate) struct FindingView<'a> {
     verification: Option<&'a crate::sts::Verification>,
     /// The key's account according to STS GetAccessKeyInfo (`--lookup-accounts`), else null.
     sts_account_id: Option<&'a str>,
+    /// For a person's cached sign-in (kind `person-session`): what it is, never its tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session: Option<&'a crate::finding::SessionInfo>,
     #[serde(flatten)]
     assessment: &'a Assessment,
 }
@@ -205,6 +208,7 @@ impl<'a> FindingView<'a> {
             fingerprint: &f.fingerprint,
             verification: f.verification.as_ref(),
             sts_account_id: f.sts_account_id.as_deref(),
+            session: f.session.as_ref(),
             assessment: &f.assessment,
         }
     }

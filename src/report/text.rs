@@ -196,6 +196,8 @@ fn findings_line(report: &Report) -> String {
         (Kind::Temporary, false, "temporary key ID alone"),
         (Kind::SecretOnly, true, "secret access key without its key ID"),
         (Kind::BedrockApiKey, true, "Bedrock long-term API key"),
+        (Kind::PersonSession, true, "person's cached sign-in"),
+        (Kind::PersonSession, false, "expired cached sign-in"),
     ] {
         let c = count(k, secret);
         if c > 0 {
@@ -466,6 +468,30 @@ fn advice(f: &Finding, report: &Report) -> Vec<String> {
                 "aws iam update-service-specific-credential --service-specific-credential-id ID --status Inactive --user-name USER"
                     .to_string(),
             ]
+        }
+        (Kind::PersonSession, ..) => {
+            let Some(s) = &f.session else { return vec![format!("A person's sign-in is cached here; {here}.")] };
+            let user = escape::terminal(&s.user);
+            let (what, logout) = match (&s.start_url, &s.session_arn) {
+                (_, Some(arn)) => (format!("An aws login session ({})", escape::terminal(arn)), "aws logout"),
+                (Some(url), _) => {
+                    (format!("An IAM Identity Center sign-in ({})", escape::terminal(url)), "aws sso logout")
+                }
+                _ => ("A person's sign-in".to_string(), "aws sso logout"),
+            };
+            let until = match (&s.expires_at, s.refreshable) {
+                (_, true) => " for as long as its refresh token lasts".to_string(),
+                (Some(t), false) => format!(" until {}", escape::terminal(t)),
+                (None, false) => String::new(),
+            };
+            if f.has_secret() {
+                vec![
+                    format!("{what} of user {user} is cached here: whoever can read it signs in as them{until}."),
+                    format!("Sign it out on this host (as {user}: {logout}), and give the workload a role of its own."),
+                ]
+            } else {
+                vec![format!("{what} of user {user} is cached here, expired; {here}.")]
+            }
         }
         _ => vec![format!(
             "Find the access key this secret belongs to (its key ID may be in another file or variable), \

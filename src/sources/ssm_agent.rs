@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::hostfs::{FileText, Files};
+use crate::hostfs::{FileText, Files, host_view};
 
 /// Where the agent (3.2 and later) writes its identity runtime config
 /// (`appconfig.RuntimeConfigFolderPath` + `identity_config.json`).
@@ -55,8 +55,7 @@ pub fn shared_credentials(files: &Files) -> Option<SharedCredentials> {
     if !c.share_file.starts_with('/') {
         return None;
     }
-    let real = files.resolve(Path::new(&c.share_file))?;
-    let path = Path::new("/").join(real.strip_prefix(files.root()).ok()?);
+    let path = host_view(files.root(), &files.resolve(Path::new(&c.share_file))?);
     let profile = if c.share_profile.is_empty() { "default".to_string() } else { c.share_profile };
     Some(SharedCredentials { path, identity_type: c.identity_type, instance_id: c.instance_id, profile })
 }

@@ -15,7 +15,8 @@ use crate::util::*;
 const SECRET: &str = "5dkLVuqpZhD6V3Zym1hivdSHOzh6FGPjwplXD+5f";
 
 /// A small host: a live key pair, a secret alone, a key ID alone, the SSM
-/// agent's expected credentials, and a user whose shell exports a key.
+/// agent's expected credentials, a user whose shell exports a key, and the
+/// same user's IAM Identity Center sign-in cached in their home.
 fn golden_host() -> Tree {
     let t = Tree::new();
     t.write("etc/passwd", "root:x:0:0:root:/root:/bin/bash\napp:x:1001:1001::/home/app:/bin/bash\n");
@@ -24,6 +25,10 @@ fn golden_host() -> Tree {
         format!("[default]\naws_access_key_id = AKIA2OGYBAH6STMMNXNN\naws_secret_access_key = {SECRET}\n"),
     );
     t.write("home/app/.bashrc", "export AWS_PROFILE=default\n");
+    t.write(
+        "home/app/.aws/sso/cache/3c1a7e0f4b2d9e8a6c5f1b0d7e2a9c4f8b6d3e1a.json",
+        r#"{"startUrl": "https://acme.awsapps.com/start", "region": "eu-west-1", "accessToken": "aoaAAAAAGdRq3kP9vXw2Lm8ZtY6cB1nH5jF0sD4gK7eQ2rU9iO3pA6zX8vC1bN4mM7lK0jH3gF6dS9aQ2wE5rT8yU1iO4pL7kJ0", "expiresAt": "2020-01-01T00:00:00Z", "refreshToken": "Atzr|IwEBIAq7vN3mK9pL2xR5tW8yZ1cF4hJ6bD0gS3eQ7uI9oA2kM5nP8rT1vX4zC6wY3fH7jL0sG2dB5aE8iU1oK4mN7pR0tV3xZ"}"#,
+    );
     t.write("etc/app/app.env", "AWS_SECRET_ACCESS_KEY=0qk+o7XctJMmG6ydO8537c9+TofLJU1K0PiVBXSg\n");
     t.write("opt/app/NOTES", "old key AKIALALEMEL33243OLIB was rotated\n");
     t.write(
@@ -228,7 +233,7 @@ fn asff_has_every_required_field_and_stable_ids() {
     let first = asff(scan_host(&t, &server, &["--format", "asff"]));
     let second = asff(scan_host(&t, &server, &["--format", "asff"]));
     let findings = first.as_array().unwrap();
-    assert_eq!(findings.len(), 1 + 4, "one for the verdict, one per credential");
+    assert_eq!(findings.len(), 1 + 5, "one for the verdict, one per credential (and the cached sign-in)");
     for f in findings {
         for field in [
             "AwsAccountId",
@@ -361,7 +366,7 @@ fn summary_and_outputs() {
     assert!(run.stdout.len() < 2500);
     assert!(
         run.stdout
-            .starts_with("rolecall static-credentials-despite-role instance=i-0123456789abcdef0 role=app-role live=2 "),
+            .starts_with("rolecall static-credentials-despite-role instance=i-0123456789abcdef0 role=app-role live=3 "),
         "{}",
         run.stdout
     );
@@ -397,7 +402,7 @@ fn baseline_acknowledges_and_expires() {
     assert_eq!(r["verdict"]["verdict"], "pass");
     let acked: Vec<&Value> =
         r["findings"].as_array().unwrap().iter().filter(|f| f["acknowledged"].is_string()).collect();
-    assert_eq!(acked.len(), 4, "still listed, marked acknowledged");
+    assert_eq!(acked.len(), 5, "still listed, marked acknowledged");
     // An expired acknowledgement counts again.
     let expired = text.replace(
         "reason = \"migration ticket OPS-123\"",

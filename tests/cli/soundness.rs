@@ -853,3 +853,90 @@ fn a_hybrid_nodes_ssm_agent_credentials_are_expected_only_where_the_agent_says()
     live(&report, &k, "/root/.aws/credentials");
     assert_gate_fails(&run, &report);
 }
+
+/// A person's sign-in cached on a server (an IAM Identity Center token, an
+/// `aws login` session) is its own kind of finding, with no profile or
+/// process naming it: live while it can still sign (a refresh token, or an
+/// access token not yet expired), so the gate fails; its tokens are never
+/// shown, what it is and whose it is are. An expired one is reported, not live;
+/// a client registration in the same directory is not a sign-in.
+#[test]
+fn a_persons_cached_sign_in_is_a_finding_of_its_own() {
+    let access = "aoaAAAAAGdRq3kP9vXw2Lm8ZtY6cB1nH5jF0sD4gK7eQ2rU9iO3pA6zX8vC1bN4mM7lK0jH3gF6dS9aQ2wE5rT8yU1iO4pL7kJ0";
+    let refresh =
+        "Atzr|IwEBIAq7vN3mK9pL2xR5tW8yZ1cF4hJ6bD0gS3eQ7uI9oA2kM5nP8rT1vX4zC6wY3fH7jL0sG2dB5aE8iU1oK4mN7pR0tV3xZ";
+    let sso_cache = "home/app/.aws/sso/cache";
+    let t = host();
+    t.write(
+        format!("{sso_cache}/9a1bd2f1c1a0e8f77a6c4f0d35b7f0f5a1e2c3d4.json"),
+        format!(
+            r#"{{"startUrl": "https://acme.awsapps.com/start", "region": "eu-west-1", "accessToken": "{access}",
+               "expiresAt": "2020-01-01T00:00:00Z", "clientId": "cid", "clientSecret": "csecret", "refreshToken": "{refresh}"}}"#
+        ),
+    );
+    t.write(
+        format!("{sso_cache}/botocore-client-id-eu-west-1.json"),
+        r#"{"clientId": "cid", "clientSecret": "csecret", "expiresAt": "2099-01-01T00:00:00Z"}"#,
+    );
+    let claims = r#"{"sub":"arn:aws:sts::012345678901:assumed-role/Admin/alice","exp":1}"#;
+    let id_token = format!("eyJhbGciOiJFUzM4NCJ9.{}.c2ln", base64url(claims));
+    t.write(
+        "root/.aws/login/cache/4b0ba8f99f075c0633e122fd73346ce203a3faf18ea0310eb2d29df1bab2e255.json",
+        format!(
+            r#"{{"accessToken": {{"accessKeyId": "ASIAQNZGKNWXHOBBHJ7G", "secretAccessKey": "{SECRET}",
+               "sessionToken": "IQoJb3JpZ2luX2VjEJr", "accountId": "012345678901", "expiresAt": "2099-01-01T00:00:00Z"}},
+               "tokenType": "aws_sigv4", "clientId": "arn:aws:signin:::devtools/same-device", "refreshToken": "{refresh}",
+               "idToken": "{id_token}"}}"#
+        ),
+    );
+    let (run, report) = gate(&t);
+    let sessions: Vec<&Value> =
+        report["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == "person-session").collect();
+    assert_eq!(sessions.len(), 2, "{:#}", report["findings"]);
+    let sso = sessions.iter().find(|f| f["session"]["kind"] == "iam-identity-center").expect("the SSO sign-in");
+    assert_eq!(sso["location"]["path"], format!("/{sso_cache}/9a1bd2f1c1a0e8f77a6c4f0d35b7f0f5a1e2c3d4.json"));
+    assert_eq!(sso["session"]["user"], "app");
+    assert_eq!(sso["session"]["start_url"], "https://acme.awsapps.com/start");
+    assert_eq!((&sso["session"]["refreshable"], &sso["live"]), (&Value::from(true), &Value::from(true)), "{sso:#}");
+    let login = sessions.iter().find(|f| f["session"]["kind"] == "aws-login").expect("the aws login session");
+    assert_eq!(login["session"]["session_arn"], "arn:aws:sts::012345678901:assumed-role/Admin/alice");
+    assert_eq!(login["session"]["user"], "root");
+    assert_gate_fails(&run, &report);
+    for secret in [access, refresh, SECRET] {
+        assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret), "a token was shown");
+    }
+    // The text says what and whose, and what to do.
+    let mut cmd = rolecall();
+    cmd.args(["scan", "--no-imds", "--root"]).arg(t.root());
+    let text = run_with_limit(cmd, Duration::from_secs(60)).stdout;
+    assert!(
+        text.contains("An IAM Identity Center sign-in (https://acme.awsapps.com/start) of user app is cached here"),
+        "{text}"
+    );
+    assert!(text.contains("as app: aws sso logout"), "{text}");
+    assert!(!text.contains(refresh) && !text.contains(access));
+
+    // Expired, with nothing to refresh it: reported, not live, and the gate passes.
+    let t = host();
+    t.write(
+        format!("{sso_cache}/0b2c.json"),
+        format!(r#"{{"startUrl": "https://acme.awsapps.com/start", "accessToken": "{access}", "expiresAt": "2020-01-01T00:00:00Z"}}"#),
+    );
+    let (run, report) = gate(&t);
+    let f = report["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "person-session").expect("reported");
+    assert_eq!((&f["live"], &f["has_secret"]), (&Value::from(false), &Value::from(false)), "{f:#}");
+    assert_eq!(run.code, 0, "{:#}", report["verdict"]);
+}
+
+fn base64url(s: &str) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..=c.len() {
+            out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
