@@ -353,13 +353,19 @@ impl Files {
         text
     }
 
+    /// Opens `path` as [`Files::read`] does, for a bounded read of part of
+    /// it (at most `cap` bytes long). None when it resolves nowhere.
+    pub fn open(&self, path: &Path, cap: u64) -> Option<Result<Opened, OpenError>> {
+        let real = self.resolve(path)?;
+        Some(match (&self.root_fd, real.strip_prefix(&self.root)) {
+            (Some(fd), Ok(rel)) => open_untrusted_beneath(fd, rel, cap),
+            (None, _) if self.root != Path::new("/") => return None,
+            _ => open_untrusted(&real, cap),
+        })
+    }
+
     fn read_uncached(&self, path: &Path) -> FileText {
-        let Some(real) = self.resolve(path) else { return FileText::Missing };
-        let opened = match (&self.root_fd, real.strip_prefix(&self.root)) {
-            (Some(fd), Ok(rel)) => open_untrusted_beneath(fd, rel, MAX_CONFIG_BYTES),
-            (None, _) if self.root != Path::new("/") => return FileText::Missing,
-            _ => open_untrusted(&real, MAX_CONFIG_BYTES),
-        };
+        let Some(opened) = self.open(path, MAX_CONFIG_BYTES) else { return FileText::Missing };
         let opened = match opened {
             Ok(o) => o,
             Err(OpenError::NotRegular) => return FileText::Missing,

@@ -453,7 +453,7 @@ fn sdk_view(
     let mut view = SdkView { chains: Vec::new(), loaded: Vec::new(), unresolved: 0 };
     // Processes that read the same files the same way (a service's workers,
     // forks) get one resolution: keyed by what the chain depends on.
-    type Key = (Vec<u8>, Vec<u8>, Option<PathBuf>, Option<PathBuf>, Option<String>, Option<String>);
+    type Key = (Vec<u8>, Vec<u8>, Vec<PathBuf>, Option<PathBuf>, Option<PathBuf>, Option<String>, Option<String>);
     let mut resolved: HashMap<Key, (chain::ChainReport, Vec<(Sighting, String)>)> = HashMap::new();
     for (i, p) in processes.iter().enumerate() {
         if late() {
@@ -464,6 +464,7 @@ fn sdk_view(
         let key: Key = (
             p.environ.raw().to_vec(),
             p.argv.raw().to_vec(),
+            p.java_class_path.clone(),
             passwd_home.map(Path::to_path_buf),
             p.cwd.clone(),
             p.info.container.clone(),
@@ -491,10 +492,15 @@ fn sdk_view(
         let ctx = process_context(p, passwd_home, &homes, files, instance, Some(&p.argv), &ports);
         let runtime = || {
             let exe = p.info.exe.clone().unwrap_or_default();
-            runtimes
+            let mut detected = runtimes
                 .entry(exe.clone())
                 .or_insert_with(|| Runtime::of_executable(Path::new(&exe), p.exe_path.as_deref()))
-                .clone()
+                .clone();
+            // A JVM's SDK is on its class path, not in its executable.
+            if detected.runtime == Runtime::Java && !p.java_class_path.is_empty() {
+                detected.sdk_modules = chain::jar::sdk_modules(&p.java_class_path, p.cwd.as_deref(), files);
+            }
+            detected
         };
         let report = chain::report(&ctx, runtime);
         let mut loaded = Vec::new();

@@ -40,12 +40,9 @@ impl Release {
             Major::V2 => ("github.com/aws/aws-sdk-go-v2/config", (1, 25, 0)),
             Major::V1 => ("github.com/aws/aws-sdk-go", (1, 47, 11)),
         };
-        let version = modules.iter().find(|m| m.module == module)?.version.strip_prefix('v')?;
-        let mut parts = version.split(['.', '-', '+']).map(|p| p.parse::<u64>().ok());
-        let (Some(Some(a)), Some(Some(b)), Some(Some(c))) = (parts.next(), parts.next(), parts.next()) else {
-            return None;
-        };
-        Some(if (a, b, c) >= first { Release::PodIdentity } else { Release::Read })
+        let version = modules.iter().find(|m| m.module == module)?.version.as_str();
+        let newer = super::runtime::at_least(version.strip_prefix('v')?, first)?;
+        Some(if newer { Release::PodIdentity } else { Release::Read })
     }
 }
 

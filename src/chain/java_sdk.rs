@@ -6,7 +6,7 @@
 
 use super::sdk_common::container_host_allowed;
 use super::sdk_common::{SdkFiles, load_sdk_files};
-use super::{Context, Sdk, Source, container_uri, instance_role, key_of, v1_disabled};
+use super::{Context, Sdk, Source, container_uri, instance_role, is_pod_identity, key_of, v1_disabled};
 use crate::awsconfig::Options;
 
 /// Which Java SDK.
@@ -59,7 +59,9 @@ fn web_identity(ctx: &Context) -> Option<Source> {
     Some(Source::WebIdentity { role_arn: role_arn.into(), token_file: token_file.into() })
 }
 
-pub(super) fn resolve(ctx: &Context, major: Major) -> (Source, String) {
+/// `pod_identity`: the release fetches from EKS Pod Identity's address
+/// (v2 2.21.30, v1 1.12.746 and later; assumed when the class path does not say).
+pub(super) fn resolve(ctx: &Context, major: Major, pod_identity: bool) -> (Source, String) {
     let sdk = if major == Major::V1 { Sdk::JavaV1 } else { Sdk::JavaV2 };
     let profile = property(ctx, "aws.profile")
         .or_else(|| ctx.var("AWS_PROFILE"))
@@ -87,7 +89,7 @@ pub(super) fn resolve(ctx: &Context, major: Major) -> (Source, String) {
     if let Some(uri) = container_uri(ctx) {
         let relative = ctx.var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_some();
         let https = reqwest::Url::parse(&uri).is_ok_and(|u| u.scheme() == "https");
-        if relative || https || container_host_allowed(&uri) {
+        if relative || https || (container_host_allowed(&uri) && (pod_identity || !is_pod_identity(&uri))) {
             return (Source::Container { uri }, profile);
         }
         if major == Major::V1 {

@@ -6,6 +6,7 @@
 mod botocore;
 mod dotnet_sdk;
 mod go_sdk;
+pub mod jar;
 mod java_sdk;
 mod js_sdk;
 pub mod loadable;
@@ -448,11 +449,23 @@ pub fn resolve(ctx: &Context, sdk: Sdk) -> Resolution {
     resolve_built(ctx, sdk, &[])
 }
 
+/// Whether the Java SDK release on a class path fetches from EKS Pod
+/// Identity's address (v2 2.21.30, v1 1.12.746 and later): None when no
+/// jar of that major version names its version.
+fn java_pod_identity(major: java_sdk::Major, modules: &[SdkModule]) -> Option<bool> {
+    let (group, first) = match major {
+        java_sdk::Major::V2 => ("software.amazon.awssdk:", (2, 21, 30)),
+        java_sdk::Major::V1 => ("com.amazonaws:", (1, 12, 746)),
+    };
+    modules.iter().filter(|m| m.module.starts_with(group)).find_map(|m| runtime::at_least(&m.version, first))
+}
+
 /// Resolves the chain as `sdk` would in a binary built with `modules` (a
-/// Go binary's build information): where the release decides and the
+/// Go binary's build information, a JVM's class path): where the release decides and the
 /// modules say it, that release's rules; else the release read.
 fn resolve_built(ctx: &Context, sdk: Sdk, modules: &[SdkModule]) -> Resolution {
     let go = |major| go_sdk::resolve(ctx, major, go_sdk::Release::of(major, modules).unwrap_or(go_sdk::Release::Read));
+    let java = |major| java_sdk::resolve(ctx, major, java_pod_identity(major, modules).unwrap_or(true));
     let (source, profile) = match sdk {
         Sdk::Botocore => botocore::resolve(ctx),
         Sdk::Rust => rust_sdk::resolve(ctx),
@@ -460,8 +473,8 @@ fn resolve_built(ctx: &Context, sdk: Sdk, modules: &[SdkModule]) -> Resolution {
         Sdk::GoV2 => go(go_sdk::Major::V2),
         Sdk::GoV1 => go(go_sdk::Major::V1),
         Sdk::Ruby => ruby_sdk::resolve(ctx),
-        Sdk::JavaV2 => java_sdk::resolve(ctx, java_sdk::Major::V2),
-        Sdk::JavaV1 => java_sdk::resolve(ctx, java_sdk::Major::V1),
+        Sdk::JavaV2 => java(java_sdk::Major::V2),
+        Sdk::JavaV1 => java(java_sdk::Major::V1),
         Sdk::DotNetV4 => dotnet_sdk::resolve(ctx, dotnet_sdk::Major::V4),
         Sdk::DotNetV3 => dotnet_sdk::resolve(ctx, dotnet_sdk::Major::V3),
         Sdk::Php => php_sdk::resolve(ctx),
@@ -602,7 +615,9 @@ fn container_uri(ctx: &Context) -> Option<String> {
 pub struct ChainReport {
     pub runtime: Runtime,
     /// For a Go binary: the AWS SDK modules its build information names,
-    /// with their versions (empty when it names none or does not say).
+    /// with their versions; for a JVM: the AWS SDK for Java modules its
+    /// class path holds (a version when a jar's name gives it). Empty when
+    /// nothing says.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sdk_modules: Vec<SdkModule>,
     pub resolution: Resolution,
@@ -635,8 +650,13 @@ pub fn report(ctx: &Context, runtime: impl FnOnce() -> Detected) -> ChainReport 
     let mut all: Vec<Resolution> = MODELLED.into_iter().map(|s| resolve(ctx, s)).collect();
     let agree = all.iter().all(|r| r.source == all[0].source);
     let Detected { runtime, sdk_modules } = if agree { Detected::unknown() } else { runtime() };
-    if runtime == Runtime::Go && !sdk_modules.is_empty() {
-        for r in all.iter_mut().filter(|r| matches!(r.sdk, Sdk::GoV2 | Sdk::GoV1)) {
+    let versioned: &[Sdk] = match runtime {
+        Runtime::Go => &[Sdk::GoV2, Sdk::GoV1],
+        Runtime::Java => &[Sdk::JavaV2, Sdk::JavaV1],
+        _ => &[],
+    };
+    if !sdk_modules.is_empty() {
+        for r in all.iter_mut().filter(|r| versioned.contains(&r.sdk)) {
             *r = resolve_built(ctx, r.sdk, &sdk_modules);
         }
     }
@@ -668,7 +688,7 @@ fn pod_identity_minimum(sdk: Sdk) -> Option<&'static str> {
 }
 
 /// Whether a container URI is the EKS Pod Identity agent's.
-fn is_pod_identity(uri: &str) -> bool {
+pub(super) fn is_pod_identity(uri: &str) -> bool {
     reqwest::Url::parse(uri).is_ok_and(|u| {
         u.host_str().is_some_and(|h| matches!(h.trim_matches(['[', ']']), "169.254.170.23" | "fd00:ec2::23"))
     })
@@ -680,6 +700,15 @@ fn is_pod_identity(uri: &str) -> bool {
 fn pod_identity_note(ctx: &Context, r: &Resolution, runtime: Runtime, modules: &[SdkModule]) -> Option<String> {
     let minimum = pod_identity_minimum(r.sdk)?;
     let sdk = r.sdk;
+    // A class path that names its release is modelled at it.
+    let java_major = match sdk {
+        Sdk::JavaV2 => Some(java_sdk::Major::V2),
+        Sdk::JavaV1 => Some(java_sdk::Major::V1),
+        _ => None,
+    };
+    if java_major.is_some_and(|m| runtime == Runtime::Java && java_pod_identity(m, modules).is_some()) {
+        return None;
+    }
     let go_major = match sdk {
         Sdk::GoV2 => Some(go_sdk::Major::V2),
         Sdk::GoV1 => Some(go_sdk::Major::V1),

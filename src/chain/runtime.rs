@@ -37,8 +37,9 @@ pub struct SdkModule {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Detected {
     pub runtime: Runtime,
-    /// The AWS SDK modules in a Go binary's build information; empty when
-    /// it has none or does not say (before Go 1.18, or built without modules).
+    /// The AWS SDK modules in a Go binary's build information (empty when
+    /// it has none or does not say: before Go 1.18, or built without
+    /// modules), or on a JVM's class path.
     pub sdk_modules: Vec<SdkModule>,
 }
 
@@ -64,6 +65,16 @@ const AWS_MODULES: [&str; 4] = [
     "github.com/aws/aws-sdk-go-v2/config",
     "github.com/aws/aws-sdk-go-v2/credentials",
 ];
+
+/// Whether a module version (`v1.25.3`, `2.21.30`, a Go pseudo-version)
+/// is `first` or later, by its first three numbers; None when it has none.
+pub(super) fn at_least(version: &str, first: (u64, u64, u64)) -> Option<bool> {
+    let mut parts = version.strip_prefix('v').unwrap_or(version).split(['.', '-', '+']).map(|p| p.parse::<u64>().ok());
+    let (Some(Some(a)), Some(Some(b)), Some(Some(c))) = (parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    Some((a, b, c) >= first)
+}
 
 impl Runtime {
     /// Guesses from the executable's name, then (for native binaries) from
@@ -123,8 +134,13 @@ impl Runtime {
             Runtime::Node => Some(super::Sdk::JavaScriptV3),
             Runtime::Rust => Some(super::Sdk::Rust),
             Runtime::Ruby => Some(super::Sdk::Ruby),
-            // v1 reached its end of support in 2025; nothing in the process tells the two apart.
-            Runtime::Java => Some(super::Sdk::JavaV2),
+            // v1 when the class path holds only v1 (it reached its end of
+            // support in 2025); v2 otherwise, and when the class path does not say.
+            Runtime::Java => {
+                let v1 = modules.iter().any(|m| m.module.starts_with("com.amazonaws:"));
+                let v2 = modules.iter().any(|m| m.module.starts_with("software.amazon.awssdk:"));
+                Some(if v1 && !v2 { super::Sdk::JavaV1 } else { super::Sdk::JavaV2 })
+            }
             Runtime::Php => Some(super::Sdk::Php),
             // The current major version; v3 reads the profile before the environment.
             Runtime::DotNet => Some(super::Sdk::DotNetV4),

@@ -125,6 +125,16 @@ fn write_chains(out: &mut dyn io::Write, paint: &Paint, report: &Report) -> io::
                 };
                 format!(" [{}; runtime Go, {}]", r.sdk, escape::terminal(&built))
             }
+            // What the class path holds, when it names an SDK jar.
+            Runtime::Java if !c.chain.sdk_modules.is_empty() => {
+                let modules: Vec<String> = c
+                    .chain
+                    .sdk_modules
+                    .iter()
+                    .map(|m| format!("{} {}", m.module, m.version).trim_end().to_string())
+                    .collect();
+                format!(" [{}; runtime Java, class path holds {}]", r.sdk, escape::terminal(&modules.join(", ")))
+            }
             _ => format!(" [{}]", r.sdk),
         };
         writeln!(

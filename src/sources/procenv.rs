@@ -2,6 +2,7 @@
 //! attributes it (pid, command, executable, user, systemd unit, container, start time).
 
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -28,6 +29,9 @@ pub struct Process {
     /// What this process does, when it is IAM Roles Anywhere's
     /// `aws_signing_helper` serving or refreshing credentials.
     pub signing_helper: Option<SigningHelper>,
+    /// For a `java` process: its class path (`-cp`, `-classpath`,
+    /// `--class-path`, or the `-jar` file), at most [`MAX_CLASS_PATH`] entries.
+    pub java_class_path: Vec<PathBuf>,
     /// The executable's path, readable through `/proc/<pid>/exe`.
     pub exe_path: Option<PathBuf>,
     pub cwd: Option<PathBuf>,
@@ -95,7 +99,9 @@ pub fn list(
                 if memchr::memmem::find(p.argv.raw(), b"-Daws.").is_none() {
                     p.argv = Environ::default();
                 }
-                kept += p.environ.raw().len() + p.argv.raw().len();
+                kept += p.environ.raw().len()
+                    + p.argv.raw().len()
+                    + p.java_class_path.iter().map(|e| e.as_os_str().len()).sum::<usize>();
                 if kept > limits.max_kept {
                     let detail = format!("more than {} MiB of SDK settings in environments", limits.max_kept >> 20);
                     coverage.gap(format!("pid {pid}"), GapReason::TooLarge, detail);
@@ -171,6 +177,7 @@ fn read_process(
         },
         environ: Environ::default(),
         signing_helper: signing_helper(argv.raw(), exe_path.as_deref()),
+        java_class_path: java_class_path(argv.raw(), exe_path.as_deref()),
         argv,
         cut,
         exe_path: Some(dir.join("exe")),
@@ -187,6 +194,59 @@ pub enum SigningHelper {
     /// `update`: temporary credentials kept fresh in this profile
     /// (`--profile`, else `default`) of its shared credentials file.
     Update { profile: String },
+}
+
+/// Class path entries kept per process, at most.
+pub const MAX_CLASS_PATH: usize = 1024;
+
+/// The class path a `java` launcher's command line sets (named so in
+/// argv[0] or its executable): `-cp`/`-classpath`/`--class-path` (the last
+/// one given), or the `-jar` file, which replaces it. Options end at the
+/// main class or `-jar`; options that take a separate value skip it.
+pub fn java_class_path(cmdline: &[u8], exe: Option<&Path>) -> Vec<PathBuf> {
+    let mut args = cmdline.split(|&b| b == 0);
+    let Some(program) = args.next() else { return Vec::new() };
+    let named = |name: &[u8]| name.rsplit(|&b| b == b'/').next() == Some(b"java".as_slice());
+    if !named(program) && !exe.is_some_and(|e| named(e.as_os_str().as_encoded_bytes())) {
+        return Vec::new();
+    }
+    const WITH_VALUE: [&[u8]; 11] = [
+        b"-p",
+        b"--module-path",
+        b"--upgrade-module-path",
+        b"--add-modules",
+        b"--enable-native-access",
+        b"--add-reads",
+        b"--add-exports",
+        b"--add-opens",
+        b"--limit-modules",
+        b"--patch-module",
+        b"--source",
+    ];
+    let split = |v: &[u8]| -> Vec<PathBuf> {
+        v.split(|&b| b == b':')
+            .filter(|e| !e.is_empty())
+            .take(MAX_CLASS_PATH)
+            .map(|e| PathBuf::from(std::ffi::OsStr::from_bytes(e)))
+            .collect()
+    };
+    let mut class_path = Vec::new();
+    while let Some(arg) = args.next() {
+        match arg {
+            b"-cp" | b"-classpath" | b"--class-path" => class_path = args.next().map(split).unwrap_or_default(),
+            b"-jar" => {
+                return args.next().map(|j| vec![PathBuf::from(std::ffi::OsStr::from_bytes(j))]).unwrap_or_default();
+            }
+            a if a.starts_with(b"--class-path=") => class_path = split(&a[b"--class-path=".len()..]),
+            a if WITH_VALUE.contains(&a) => {
+                args.next();
+            }
+            b"-m" | b"--module" => break,
+            a if !a.starts_with(b"-") => break,
+            _ => {}
+        }
+    }
+    class_path
 }
 
 /// What `cmdline` (NUL separated) runs, when it is the signing helper: the
@@ -281,6 +341,23 @@ pub fn parse_cgroup(text: &str) -> (Option<String>, Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_java_command_line_gives_its_class_path() {
+        let cp = |line: &str, exe: Option<&str>| {
+            java_class_path(line.replace(' ', "\0").as_bytes(), exe.map(Path::new))
+                .into_iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(cp("/usr/bin/java -Xmx1g -cp a.jar:lib/* Main -cp x.jar", None), ["a.jar", "lib/*"]);
+        assert_eq!(cp("java --add-opens java.base/x=ALL -classpath b.jar Main", None), ["b.jar"]);
+        assert_eq!(cp("java --class-path=c.jar -jar app.jar -cp y.jar", None), ["app.jar"], "-jar replaces it");
+        assert_eq!(cp("java -p mods -m app/Main -cp z.jar", None), Vec::<String>::new());
+        assert_eq!(cp("launcher -cp d.jar Main", Some("/opt/jdk/bin/java")), ["d.jar"], "named by its executable");
+        assert_eq!(cp("python3 -cp e.jar", Some("/usr/bin/python3")), Vec::<String>::new());
+        assert_eq!(cp("java -cp", None), Vec::<String>::new());
+    }
 
     #[test]
     fn the_signing_helpers_work_is_read_from_its_command_line() {

@@ -940,3 +940,116 @@ fn base64url(s: &str) -> String {
     }
     out
 }
+
+/// A zip (a jar) holding `names` as empty stored entries.
+fn jar(names: &[&str]) -> Vec<u8> {
+    let (mut local, mut central) = (Vec::new(), Vec::new());
+    for name in names {
+        let at = local.len() as u32;
+        let n = name.len() as u16;
+        local.extend(b"PK\x03\x04\x14\0\0\0\0\0\0\0\0\0");
+        local.extend([0u8; 12]); // CRC-32, sizes: an empty entry
+        local.extend(n.to_le_bytes());
+        local.extend([0u8; 2]);
+        local.extend(name.as_bytes());
+        central.extend(b"PK\x01\x02\x14\0\x14\0\0\0\0\0\0\0\0\0");
+        central.extend([0u8; 12]);
+        central.extend(n.to_le_bytes());
+        central.extend([0u8; 12]); // extra, comment, disk, attributes
+        central.extend(at.to_le_bytes());
+        central.extend(name.as_bytes());
+    }
+    let (dir_at, dir_len, count) = (local.len() as u32, central.len() as u32, names.len() as u16);
+    let mut zip = local;
+    zip.extend(central);
+    zip.extend(b"PK\x05\x06\0\0\0\0");
+    zip.extend(count.to_le_bytes());
+    zip.extend(count.to_le_bytes());
+    zip.extend(dir_len.to_le_bytes());
+    zip.extend(dir_at.to_le_bytes());
+    zip.extend([0u8; 2]);
+    zip
+}
+
+/// Which AWS SDK for Java a JVM runs is on its class path: a jar's name
+/// (and version), a `dir/*` entry's jars, or the entries of a fat jar's zip
+/// directory. A v1-only class path gets v1's model (which reads
+/// `AWS_ACCESS_KEY`, v2 does not), a v2 one v2's, and the version decides
+/// EKS Pod Identity: v2 before 2.21.30 refuses the agent's address.
+#[test]
+fn a_jvms_class_path_says_which_java_sdk_it_runs() {
+    let Some(go) = required("ROLECALL_TEST_GO_V2_ORACLE") else { return };
+    let t = Tree::new();
+    // A real executable named `java` that ignores its options and sleeps (the Go oracle, with `wait` last).
+    let java = t.write("jdk/bin/java", std::fs::read(&go).unwrap());
+    std::fs::set_permissions(&java, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let lib = t.path("lib");
+    t.write("lib/aws-java-sdk-core-1.12.500.jar", jar(&["com/amazonaws/SDKGlobalConfiguration.class"]));
+    t.write("lib/app.jar", jar(&["com/example/Main.class"]));
+    t.write("old/service.jar", jar(&["BOOT-INF/lib/auth-2.20.0.jar", "BOOT-INF/lib/sdk-core-2.20.0.jar"]));
+    t.write("new/service.jar", jar(&["BOOT-INF/lib/auth-2.25.0.jar", "BOOT-INF/lib/sdk-core-2.25.0.jar"]));
+    t.write("v1fat/service.jar", jar(&["com/amazonaws/auth/DefaultAWSCredentialsProviderChain.class"]));
+    t.write("hadoop/lib/aws-java-sdk-bundle-1.12.767.jar", "");
+    let k = key(22);
+    let old_names = [("AWS_ACCESS_KEY", k.as_str()), ("AWS_SECRET_KEY", SECRET), ("AWS_EC2_METADATA_DISABLED", "true")];
+    let eks = [
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://169.254.170.23/v1/credentials"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let class_path = format!("{}/aws-java-sdk-core-1.12.500.jar:{}/app.jar", lib.display(), lib.display());
+    let (old_jar, new_jar, v1_fat) =
+        (t.path("old/service.jar"), t.path("new/service.jar"), t.path("v1fat/service.jar"));
+    let hadoop = format!("{}/*", t.path("hadoop/lib").display());
+    // What, the command line after `java`, its environment, the SDK and source expected.
+    type Case<'a> = (&'a str, Vec<&'a str>, &'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "v1 jar by name",
+            vec!["-Xmx64m", "-cp", &class_path, "com.example.Main", "wait"],
+            &old_names,
+            "java-v1",
+            "environment",
+        ),
+        ("v1 in a fat jar", vec!["-jar", v1_fat.to_str().unwrap(), "wait"], &old_names, "java-v1", "environment"),
+        (
+            "v1 bundle in dir/*",
+            vec!["--class-path", &hadoop, "org.apache.hadoop.Main", "wait"],
+            &old_names,
+            "java-v1",
+            "environment",
+        ),
+        ("v2 2.20.0 in a fat jar", vec!["-jar", old_jar.to_str().unwrap(), "wait"], &eks, "java-v2", "no-credentials"),
+        ("v2 2.25.0 in a fat jar", vec!["-jar", new_jar.to_str().unwrap(), "wait"], &eks, "java-v2", "container"),
+    ];
+    let running: Vec<Child> =
+        cases.iter().map(|(_, args, env, ..)| crate::host::spawn_with(&java, args, env)).collect();
+    let (run, report) = scan_processes();
+    for ((what, _, _, sdk, source), child) in cases.iter().zip(&running) {
+        let c = report["chains"].as_array().unwrap().iter().find(|c| c["subject"]["pid"] == child.0.id()).unwrap();
+        assert_eq!(c["runtime"], "java", "{what}: {c:#}");
+        assert_eq!(c["resolution"]["sdk"], *sdk, "{what}: {c:#}");
+        assert_eq!(c["resolution"]["source"]["type"], *source, "{what}: {c:#}");
+        assert!(c.get("version_note").is_none(), "{what}: the class path names its release: {c:#}");
+    }
+    let modules = |i: usize| {
+        let c = report["chains"].as_array().unwrap().iter().find(|c| c["subject"]["pid"] == running[i].0.id()).unwrap();
+        c["sdk_modules"].clone()
+    };
+    assert_eq!(modules(0), serde_json::json!([{ "module": "com.amazonaws:aws-java-sdk-core", "version": "1.12.500" }]));
+    assert_eq!(modules(1), serde_json::json!([{ "module": "com.amazonaws:aws-java-sdk-core", "version": "" }]));
+    assert_eq!(modules(3)[0], serde_json::json!({ "module": "software.amazon.awssdk:auth", "version": "2.20.0" }));
+    live_in_process(&report, &k, running[0].0.id());
+    assert_gate_fails(&run, &report);
+    // Text names the SDK and what the class path holds.
+    let mut cmd = rolecall();
+    cmd.args(["scan", "--no-imds", "--sources", "processes"]);
+    let text = run_with_limit(cmd, Duration::from_secs(60)).stdout;
+    let pid = running[0].0.id();
+    assert!(
+        text.lines().any(|l| l.trim_start().starts_with(&format!("pid {pid} "))
+            && l.contains(
+                "[AWS SDK for Java v1; runtime Java, class path holds com.amazonaws:aws-java-sdk-core 1.12.500]"
+            )),
+        "{text}"
+    );
+}
