@@ -4,9 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use crate::chain::{self, Context, Detected, InstanceRole, Runtime, Subject, SubjectChain, loadable};
+use crate::chain::{
+    self, Context, Detected, InstanceRole, MetadataEndpoints, Runtime, Source, Subject, SubjectChain, loadable,
+};
 use crate::coverage::{Coverage, GapReason};
-use crate::credential::{KeyId, Secret};
+use crate::credential::{KeyId, KeyIdKind, Secret};
 use crate::environ::Environ;
 use crate::escape;
 use crate::finding::{self, Finding, Kind};
@@ -18,7 +20,7 @@ use crate::report::Report;
 use crate::scan;
 use crate::scan::{PairedBy, Sighting};
 use crate::settings::{NetworkChecks, Settings};
-use crate::sources::procenv::{self, Process, SigningHelper};
+use crate::sources::procenv::{self, Process, SIGNING_HELPER_PORT, SigningHelper};
 use crate::sources::users::{self, User};
 use crate::sources::walk::{Root, RootKind};
 use crate::sources::{images, packages};
@@ -236,10 +238,20 @@ fn process_context<'a>(
     files: &'a Files,
     instance: InstanceRole,
     argv: Option<&'a Environ>,
-    signing_helper_ports: &'a [u16],
+    local: Local<'a>,
 ) -> Context<'a> {
     let cwd = p.cwd.as_deref();
-    Context { env: &p.environ, passwd_home, homes, cwd, files, instance, argv, signing_helper_ports }
+    let Local { signing_helper_ports, metadata } = local;
+    Context { env: &p.environ, passwd_home, homes, cwd, files, instance, argv, signing_helper_ports, metadata }
+}
+
+/// What serves credentials locally, on the network a process is on.
+#[derive(Clone, Copy)]
+struct Local<'a> {
+    /// The ports `aws_signing_helper serve` listens on.
+    signing_helper_ports: &'a [u16],
+    /// The metadata endpoints that are the instance's, and what others served.
+    metadata: &'a MetadataEndpoints,
 }
 
 /// A user's chain: their home is where `~` goes and the working directory.
@@ -249,10 +261,11 @@ fn user_context<'a>(
     homes: &'a BTreeMap<String, PathBuf>,
     files: &'a Files,
     instance: InstanceRole,
-    signing_helper_ports: &'a [u16],
+    local: Local<'a>,
 ) -> Context<'a> {
     let home = Some(home);
-    Context { env, passwd_home: home, homes, cwd: home, files, instance, argv: None, signing_helper_ports }
+    let Local { signing_helper_ports, metadata } = local;
+    Context { env, passwd_home: home, homes, cwd: home, files, instance, argv: None, signing_helper_ports, metadata }
 }
 
 /// The files an SDK would read for any process or user on the host, as the
@@ -262,6 +275,8 @@ fn user_context<'a>(
 fn sdk_files(processes: &[Process], users: &[User], files: &Files) -> Vec<PathBuf> {
     let homes: BTreeMap<String, PathBuf> = users.iter().map(|u| (u.name.clone(), u.home.clone())).collect();
     let instance = InstanceRole { attached: false, v1_only: false };
+    let none = MetadataEndpoints::default();
+    let unchecked = Local { signing_helper_ports: &[], metadata: &none };
     let mut out = Vec::new();
     let mut add =
         |ctx: &Context| out.extend(loadable::files_read(ctx).into_iter().filter_map(|(p, _)| files.resolve(&p)));
@@ -271,11 +286,11 @@ fn sdk_files(processes: &[Process], users: &[User], files: &Files) -> Vec<PathBu
         if !seen.insert((p.environ.raw(), passwd_home, p.cwd.as_deref())) {
             continue;
         }
-        add(&process_context(p, passwd_home, &homes, files, instance, None, &[]));
+        add(&process_context(p, passwd_home, &homes, files, instance, None, unchecked));
     }
     for u in users {
         let env = Environ::from_pairs([("HOME", u.home.display().to_string())]);
-        add(&user_context(&env, &u.home, &homes, files, instance, &[]));
+        add(&user_context(&env, &u.home, &homes, files, instance, unchecked));
     }
     out.sort();
     out.dedup();
@@ -447,6 +462,11 @@ fn sdk_view(
             .collect()
     };
     let host_helper_ports = helper_ports(None);
+    let own = [imds.endpoint.as_str(), imds::IPV4_ENDPOINT, imds::IPV6_ENDPOINT].map(chain::endpoint_key).to_vec();
+    let sessions = query_metadata_emulators(processes, &own, &host_helper_ports, deadline);
+    let served =
+        sessions.iter().map(|(e, s)| (e.clone(), s.as_ref().and_then(|s| KeyId::parse(s.key_id.as_bytes())))).collect();
+    let metadata = MetadataEndpoints { own, served };
     let homes: BTreeMap<String, PathBuf> = users.iter().map(|u| (u.name.clone(), u.home.clone())).collect();
     let home_of = |uid: u32| users.iter().find(|u| u.uid == uid).map(|u| u.home.as_path());
     let mut runtimes: BTreeMap<String, Detected> = BTreeMap::new();
@@ -489,7 +509,8 @@ fn sdk_view(
             None => (files, passwd_home),
         };
         let ports = helper_ports(p.info.container.as_deref());
-        let ctx = process_context(p, passwd_home, &homes, files, instance, Some(&p.argv), &ports);
+        let local = Local { signing_helper_ports: &ports, metadata: &metadata };
+        let ctx = process_context(p, passwd_home, &homes, files, instance, Some(&p.argv), local);
         let runtime = || {
             let exe = p.info.exe.clone().unwrap_or_default();
             let mut detected = runtimes
@@ -504,6 +525,23 @@ fn sdk_view(
         };
         let report = chain::report(&ctx, runtime);
         let mut loaded = Vec::new();
+        // A long-term key a local metadata emulator serves as a role's: the process signs with it.
+        if let Source::MetadataEmulator { endpoint, key_id: Some(key_id) } = root_source(&report.resolution.source) {
+            let session = sessions.get(&chain::endpoint_key(endpoint)).and_then(Option::as_ref);
+            if let Some(session) = session.filter(|_| key_id.kind() == KeyIdKind::LongTerm) {
+                let location =
+                    Location::Process { process: p.info.clone(), variable: "AWS_EC2_METADATA_SERVICE_ENDPOINT".into() };
+                let by = format!(
+                    "{}: the metadata endpoint {} serves it as a role's credentials",
+                    report.resolution.sdk,
+                    escape::terminal(endpoint)
+                );
+                loaded.push((
+                    sdk_sighting(location, key_id.clone(), session.secret.clone(), Some(session.token.clone())),
+                    by,
+                ));
+            }
+        }
         // Paths in a container are shown as the host reaches them (/proc/<pid>/root/...).
         loaded_from_files(&ctx, if container.is_some() { None } else { Some(root) }, &mut loaded);
         let in_process = loadable::from_environment(&p.environ).into_iter().chain(loadable::from_command_line(&p.argv));
@@ -533,7 +571,8 @@ fn sdk_view(
         } else {
             Environ::from_pairs([("HOME", u.home.display().to_string())])
         };
-        let ctx = user_context(&env, &u.home, &homes, files, instance, &host_helper_ports);
+        let local = Local { signing_helper_ports: &host_helper_ports, metadata: &metadata };
+        let ctx = user_context(&env, &u.home, &homes, files, instance, local);
         if login {
             let subject = Subject::User { name: u.name.clone(), uid: u.uid, home: escape::path(&u.home) };
             view.chains.push(SubjectChain { subject, chain: chain::report(&ctx, Detected::unknown) });
@@ -541,6 +580,58 @@ fn sdk_view(
         loaded_from_files(&ctx, Some(root), &mut view.loaded);
     }
     view
+}
+
+/// The source an assumed role's credentials come from, at the end of the chain.
+fn root_source(s: &Source) -> &Source {
+    match s {
+        Source::AssumeRole { source, .. } => root_source(source),
+        s => s,
+    }
+}
+
+/// Endpoints asked, at most, and each one's budget.
+const MAX_EMULATORS: usize = 8;
+const EMULATOR_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Asks the metadata endpoints host processes are pointed at that are not
+/// the instance's (`own`) nor an `aws_signing_helper serve` port, on a
+/// loopback address over http only, what they serve as a role's
+/// credentials: IMDSv2 as the SDKs speak it, bounded by the probe's limits
+/// and a few seconds each. None for one that did not answer with a role.
+fn query_metadata_emulators(
+    processes: &[Process],
+    own: &[String],
+    helper_ports: &[u16],
+    deadline: Option<std::time::Instant>,
+) -> BTreeMap<String, Option<std::sync::Arc<imds::RoleSession>>> {
+    let mut endpoints = BTreeSet::new();
+    for p in processes.iter().filter(|p| p.info.container.is_none()) {
+        let Some(endpoint) = p.environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT") else { continue };
+        let key = chain::endpoint_key(endpoint);
+        let Ok(url) = reqwest::Url::parse(&key) else { continue };
+        let loopback = url.host_str().and_then(|h| h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().ok());
+        let helper = url.port().is_some_and(|port| port == SIGNING_HELPER_PORT || helper_ports.contains(&port));
+        if url.scheme() == "http" && loopback.is_some_and(|ip| ip.is_loopback()) && !helper && !own.contains(&key) {
+            endpoints.insert(key);
+        }
+    }
+    endpoints
+        .into_iter()
+        .take(MAX_EMULATORS)
+        .map(|endpoint| {
+            let mut opts = imds::ImdsOptions::new(endpoint.clone(), None);
+            opts.connect_timeout = std::time::Duration::from_millis(500);
+            opts.request_timeout = std::time::Duration::from_secs(1);
+            opts.attempts = 1;
+            opts.total_timeout = EMULATOR_BUDGET;
+            opts.deadline = deadline;
+            opts.keep_role_credentials = true;
+            let answer = imds::probe(&opts).role_credentials;
+            tracing::debug!(endpoint = %escape::terminal(&endpoint), answered = answer.is_some(), "metadata emulator asked");
+            (endpoint, answer)
+        })
+        .collect()
 }
 
 /// The static pairs an SDK would load from the files `ctx` reads, located

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::awsconfig::Options;
-use crate::credential::{self, KeyId};
+use crate::credential::{self, KeyId, KeyIdKind};
 use crate::environ::Environ;
 use crate::hostfs::Files;
 use crate::imds::{ImdsState, RoleStatus};
@@ -68,6 +68,12 @@ pub enum Source {
     /// (on loopback at 9911, or the port a running helper's `--port` names):
     /// managed temporary credentials, expected.
     RolesAnywhereServe { endpoint: String },
+    /// An instance metadata endpoint the process is pointed at
+    /// (`AWS_EC2_METADATA_SERVICE_ENDPOINT`) that is not this instance's: a
+    /// local emulator or proxy, whose "role" credentials are whatever it
+    /// serves. `key_id`: what it served when rolecall asked it (loopback
+    /// endpoints on the host's network only); a long-term key is static.
+    MetadataEmulator { endpoint: String, key_id: Option<KeyId> },
     /// Static keys in the shared config file.
     ConfigFile { path: String, profile: String, key_id: Option<KeyId> },
     /// The legacy `AWS_CREDENTIAL_FILE` (botocore only).
@@ -117,6 +123,7 @@ impl Source {
             Source::CredentialProcess { .. } => "custom-process",
             Source::RolesAnywhere { .. } => "roles-anywhere",
             Source::RolesAnywhereServe { .. } => "roles-anywhere-serve",
+            Source::MetadataEmulator { .. } => "metadata-emulator",
             Source::ConfigFile { .. } => "config-file",
             Source::Ec2CredentialsFile { .. } => "ec2-credentials-file",
             Source::BotoConfig { .. } => "boto-config",
@@ -137,6 +144,7 @@ impl Source {
             | Source::ConfigFile { key_id, .. }
             | Source::Ec2CredentialsFile { key_id, .. }
             | Source::BotoConfig { key_id, .. } => key_id.as_ref(),
+            Source::MetadataEmulator { key_id, .. } => key_id.as_ref().filter(|k| k.kind() == KeyIdKind::LongTerm),
             Source::AssumeRole { source, .. } => source.static_key_id(),
             _ => None,
         }
@@ -171,6 +179,7 @@ impl Source {
             Source::Ec2CredentialsFile { path, key_id } => Source::Ec2CredentialsFile { path: r(path), key_id },
             Source::BotoConfig { path, key_id } => Source::BotoConfig { path: r(path), key_id },
             Source::Container { uri } => Source::Container { uri: r(uri) },
+            Source::MetadataEmulator { endpoint, key_id } => Source::MetadataEmulator { endpoint: r(endpoint), key_id },
             Source::RolesAnywhereServe { endpoint } => Source::RolesAnywhereServe { endpoint: r(endpoint) },
             Source::Error { error } => Source::Error { error: r(error) },
             s @ (Source::Environment { .. }
@@ -202,6 +211,10 @@ impl Source {
             | Source::RolesAnywhere { .. }
             | Source::RolesAnywhereServe { .. }
             | Source::Container { .. } => Shadowing::OtherCredentials,
+            Source::MetadataEmulator { key_id, .. } => match key_id.as_ref().map(KeyId::kind) {
+                Some(KeyIdKind::LongTerm) => Shadowing::StaticKeys,
+                _ => Shadowing::OtherCredentials,
+            },
             Source::InstanceRole => Shadowing::UsesRole,
             Source::NoCredentials | Source::Error { .. } => Shadowing::Nothing,
         }
@@ -247,6 +260,15 @@ impl fmt::Display for Source {
             Source::RolesAnywhereServe { endpoint } => write!(
                 f,
                 "IAM Roles Anywhere (aws_signing_helper serve at {endpoint}): managed temporary credentials, not the instance role"
+            ),
+            Source::MetadataEmulator { endpoint, key_id: Some(k) } => write!(
+                f,
+                "the metadata endpoint {endpoint} (AWS_EC2_METADATA_SERVICE_ENDPOINT), not this instance's, serving {} {k} as a role's",
+                if k.kind() == KeyIdKind::LongTerm { "long-term key" } else { "temporary key" }
+            ),
+            Source::MetadataEmulator { endpoint, key_id: None } => write!(
+                f,
+                "the metadata endpoint {endpoint} (AWS_EC2_METADATA_SERVICE_ENDPOINT), not this instance's: what it serves is not known"
             ),
             Source::InstanceRole => f.write_str("the instance role (IMDS)"),
             Source::NoCredentials => f.write_str("no credentials"),
@@ -337,6 +359,31 @@ pub struct Context<'a> {
     pub argv: Option<&'a Environ>,
     /// The ports running `aws_signing_helper serve` processes listen on.
     pub signing_helper_ports: &'a [u16],
+    /// Which metadata endpoints are the instance's, and what others served.
+    pub metadata: &'a MetadataEndpoints,
+}
+
+/// The instance metadata endpoints processes are pointed at, as far as
+/// rolecall checked them.
+#[derive(Clone, Debug, Default)]
+pub struct MetadataEndpoints {
+    /// The instance's own endpoints ([`endpoint_key`]); empty: every
+    /// endpoint counts as the instance's (nothing was checked).
+    pub own: Vec<String>,
+    /// What each other endpoint served as a role's access key ID (None: it
+    /// did not answer, or was not asked).
+    pub served: BTreeMap<String, Option<KeyId>>,
+}
+
+impl MetadataEndpoints {
+    fn is_own(&self, endpoint: &str) -> bool {
+        self.own.is_empty() || self.own.contains(&endpoint_key(endpoint))
+    }
+}
+
+/// An endpoint as compared: trimmed, lower case, no trailing `/`.
+pub fn endpoint_key(endpoint: &str) -> String {
+    endpoint.trim().trim_end_matches('/').to_ascii_lowercase()
 }
 
 impl Context<'_> {
@@ -573,7 +620,14 @@ fn instance_role(ctx: &Context, sdk: Sdk, v1_disabled: bool) -> Source {
     if let Some(endpoint) = roles_anywhere_serve(ctx).filter(|_| !imds_disabled(ctx, sdk)) {
         return Source::RolesAnywhereServe { endpoint };
     }
-    if imds_disabled(ctx, sdk) || !ctx.instance.attached {
+    if imds_disabled(ctx, sdk) {
+        return Source::NoCredentials;
+    }
+    if let Some(endpoint) = ctx.var("AWS_EC2_METADATA_SERVICE_ENDPOINT").filter(|e| !ctx.metadata.is_own(e)) {
+        let key_id = ctx.metadata.served.get(&endpoint_key(endpoint)).cloned().flatten();
+        return Source::MetadataEmulator { endpoint: endpoint.to_string(), key_id };
+    }
+    if !ctx.instance.attached {
         return Source::NoCredentials;
     }
     if ctx.instance.v1_only && v1_disabled {

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rolecall::chain::{self, Context, InstanceRole, Sdk, Source};
+use rolecall::chain::{self, Context, InstanceRole, MetadataEndpoints, Sdk, Source};
 use rolecall::environ::Environ;
 use rolecall::hostfs::Files;
 use serde_json::Value;
@@ -208,6 +208,7 @@ fn run_cases(dir: &str, resolve: impl Fn(&Context) -> Source) -> (usize, Vec<Str
             instance: InstanceRole { attached: role_attached(&traffic(case)), v1_only: false },
             argv: None,
             signing_helper_ports: &[],
+            metadata: &MetadataEndpoints::default(),
         };
         let (want, got) = (expected(case, &env), ours(&resolve(&ctx)));
         if !agrees(&want, &got) {
@@ -261,6 +262,7 @@ fn resolve_on(
         instance: InstanceRole { attached, v1_only: false },
         argv: None,
         signing_helper_ports: &[],
+        metadata: &MetadataEndpoints::default(),
     };
     resolve(&ctx)
 }

@@ -1053,3 +1053,51 @@ fn a_jvms_class_path_says_which_java_sdk_it_runs() {
         "{text}"
     );
 }
+
+/// A process pointed at a metadata endpoint that is not the instance's
+/// (`AWS_EC2_METADATA_SERVICE_ENDPOINT` on loopback: an emulator, a proxy)
+/// gets whatever that endpoint serves as "the role". rolecall asks it as the
+/// SDKs would: a long-term key served so is a live static credential of that
+/// process (the gate fails, the secret is never shown); a temporary key is
+/// other credentials; an endpoint that does not answer in time, or at all,
+/// is named as such, never as the instance role.
+#[test]
+fn a_local_metadata_emulator_serving_a_long_term_key_is_static() {
+    use crate::imds_server::{Mode, Server};
+    let k = key(23);
+    let statik = Server::start_with_role(Mode::TokenRequired, &k, SECRET, "emulator-token");
+    let temporary = Server::start(Mode::TokenRequired);
+    let slow = Server::start(Mode::Slow);
+    let endpoints = [statik.url(), temporary.url(), slow.url(), "http://127.0.0.1:1".to_string()];
+    let running: Vec<_> = endpoints
+        .iter()
+        .map(|e| {
+            process(
+                &["python3", "app.py"],
+                &[("AWS_EC2_METADATA_SERVICE_ENDPOINT", e.as_str()), ("PATH", "/usr/bin:/bin")],
+            )
+        })
+        .collect();
+    let (run, report) = scan_processes();
+    let chain = |i: usize| {
+        report["chains"].as_array().unwrap().iter().find(|c| c["subject"]["pid"] == running[i].0.id()).unwrap().clone()
+    };
+    let c = chain(0);
+    assert_eq!(c["resolution"]["source"]["type"], "metadata-emulator", "{c:#}");
+    assert_eq!(c["resolution"]["source"]["key_id"], k.as_str(), "{c:#}");
+    assert_eq!(c["resolution"]["shadowing"], "static-keys", "{c:#}");
+    let f = live_in_process(&report, &k, running[0].0.id());
+    assert_eq!(f["location"]["variable"], "AWS_EC2_METADATA_SERVICE_ENDPOINT", "{f:#}");
+    assert!(f["loaded_by"][0].as_str().unwrap().contains("serves it as a role's credentials"), "{f:#}");
+    let c = chain(1);
+    assert_eq!(c["resolution"]["source"]["key_id"], crate::imds_server::ROLE_SESSION_KEY, "{c:#}");
+    assert_eq!(c["resolution"]["shadowing"], "other-credentials", "{c:#}");
+    for i in [2, 3] {
+        let c = chain(i);
+        assert_eq!(c["resolution"]["source"]["type"], "metadata-emulator", "{c:#}");
+        assert!(c["resolution"]["source"]["key_id"].is_null(), "{c:#}");
+    }
+    assert_gate_fails(&run, &report);
+    assert!(!run.stdout.contains(SECRET) && !run.stderr.contains(SECRET));
+    assert!(!run.stdout.contains("emulator-token") && !run.stderr.contains("emulator-token"));
+}
