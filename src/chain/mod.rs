@@ -680,6 +680,37 @@ pub struct ChainReport {
     /// one the process does not reveal (EKS Pod Identity's minimum releases).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_note: Option<String>,
+    /// Amazon Bedrock calls sign with an API key instead of the chain's
+    /// credentials (`AWS_BEARER_TOKEN_BEDROCK`, in the SDKs that read it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bedrock_api_key: Option<BedrockApiKey>,
+}
+
+/// The Bedrock API key a process's Bedrock clients use (never the key).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct BedrockApiKey {
+    /// `long-term` (an IAM user's `ABSK…` key: static), `short-term` (a
+    /// presigned `bedrock-api-key-…` made from other credentials, expiring
+    /// within hours) or `unrecognised`.
+    pub kind: &'static str,
+    /// A long-term key's service user (`BedrockAPIKey-…-at-ACCOUNT`), when it decodes so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+/// What `AWS_BEARER_TOKEN_BEDROCK` holds, if set.
+fn bedrock_api_key(ctx: &Context) -> Option<BedrockApiKey> {
+    let key = ctx.var("AWS_BEARER_TOKEN_BEDROCK")?.trim();
+    if key.is_empty() {
+        return None;
+    }
+    Some(if credential::is_bedrock_key(key.as_bytes()) {
+        BedrockApiKey { kind: "long-term", user: credential::bedrock_identity(key.as_bytes()).map(|(user, _)| user) }
+    } else if key.starts_with("bedrock-api-key-") {
+        BedrockApiKey { kind: "short-term", user: None }
+    } else {
+        BedrockApiKey { kind: "unrecognised", user: None }
+    })
 }
 
 /// The SDKs whose chains are modelled, the reference first.
@@ -719,7 +750,7 @@ pub fn report(ctx: &Context, runtime: impl FnOnce() -> Detected) -> ChainReport 
     let resolution = mine.into_iter().next().expect("every SDK is resolved");
     let version_note = pod_identity_note(ctx, &resolution, runtime, &sdk_modules);
     let other_sdks = others.into_iter().filter(|r| r.source != resolution.source).collect();
-    ChainReport { runtime, sdk_modules, resolution, other_sdks, version_note }
+    ChainReport { runtime, sdk_modules, resolution, other_sdks, version_note, bedrock_api_key: bedrock_api_key(ctx) }
 }
 
 /// The first release of each SDK that fetches credentials from the EKS Pod

@@ -98,6 +98,7 @@ fn write_chains(out: &mut dyn io::Write, paint: &Paint, report: &Report) -> io::
     }
     let plain = |c: &&SubjectChain| {
         c.chain.other_sdks.is_empty()
+            && c.chain.bedrock_api_key.is_none()
             && matches!(c.chain.resolution.shadowing, Shadowing::UsesRole | Shadowing::Nothing)
             && !matches!(c.chain.resolution.source, Source::Error { .. })
     };
@@ -143,6 +144,14 @@ fn write_chains(out: &mut dyn io::Write, paint: &Paint, report: &Report) -> io::
             escape::terminal(&c.subject.to_string()),
             escape::terminal(&r.source.to_string())
         )?;
+        if let Some(b) = &c.chain.bedrock_api_key {
+            let user = b.user.as_ref().map(|u| format!(" ({})", escape::terminal(u))).unwrap_or_default();
+            writeln!(
+                out,
+                "      Bedrock calls sign with the {} API key in AWS_BEARER_TOKEN_BEDROCK{user}, not these credentials",
+                b.kind
+            )?;
+        }
         if let Some(note) = &c.chain.version_note {
             writeln!(out, "      note: {note}")?;
         }

@@ -567,8 +567,25 @@ fn a_bedrock_long_term_api_key_is_static_and_never_shown() {
         .unwrap_or_else(|| panic!("no Bedrock key in pid {}: {:#}", p.0.id(), report["findings"]));
     assert_eq!(f["live"], true, "{f:#}");
     assert_eq!(f["location"]["variable"], "AWS_BEARER_TOKEN_BEDROCK", "{f:#}");
+    // Its chain says Bedrock calls sign with the key, not the chain's credentials.
+    let c = report["chains"].as_array().unwrap().iter().find(|c| c["subject"]["pid"] == p.0.id()).unwrap();
+    assert_eq!(
+        c["bedrock_api_key"],
+        serde_json::json!({ "kind": "long-term", "user": "BedrockAPIKey-q7x2-at-123456789012" }),
+        "{c:#}"
+    );
     assert_gate_fails(&run, &report);
     let secret_part = &BEDROCK_KEY[4..60];
+    let mut cmd = rolecall();
+    cmd.args(["scan", "--no-imds", "--sources", "processes"]);
+    let text = run_with_limit(cmd, Duration::from_secs(60)).stdout;
+    assert!(
+        text.contains(
+            "Bedrock calls sign with the long-term API key in AWS_BEARER_TOKEN_BEDROCK (BedrockAPIKey-q7x2-at-123456789012), not these credentials"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains(secret_part));
     assert!(!run.stdout.contains(secret_part) && !run.stderr.contains(secret_part));
 
     let t = host();
@@ -597,6 +614,14 @@ fn a_short_term_bedrock_key_is_not_a_static_credential() {
     t.write("etc/app/bedrock.env", format!("AWS_BEARER_TOKEN_BEDROCK={short}\n"));
     let (_, report) = gate(&t);
     assert!(report["findings"].as_array().unwrap().is_empty(), "{:#}", report["findings"]);
+    // In a process, its chain names it as what Bedrock calls sign with; no finding.
+    let p = process(&["python3", "agent.py"], &[("AWS_BEARER_TOKEN_BEDROCK", short), ("PATH", "/usr/bin:/bin")]);
+    let (_, report) = scan_processes();
+    let c = report["chains"].as_array().unwrap().iter().find(|c| c["subject"]["pid"] == p.0.id()).unwrap();
+    assert_eq!(c["bedrock_api_key"], serde_json::json!({ "kind": "short-term" }), "{c:#}");
+    let pid = p.0.id();
+    let in_process = |f: &&Value| f["processes"].as_array().is_some_and(|ps| ps.iter().any(|q| q["pid"] == pid));
+    assert!(!report["findings"].as_array().unwrap().iter().any(|f| in_process(&f)), "{:#}", report["findings"]);
 }
 
 /// IAM Roles Anywhere's signing helper as a profile's `credential_process`
