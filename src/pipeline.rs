@@ -462,13 +462,25 @@ fn sdk_view(
             .collect()
     };
     let host_helper_ports = helper_ports(None);
+    let homes: BTreeMap<String, PathBuf> = users.iter().map(|u| (u.name.clone(), u.home.clone())).collect();
+    let home_of = |uid: u32| users.iter().find(|u| u.uid == uid).map(|u| u.home.as_path());
     let own = [imds.endpoint.as_str(), imds::IPV4_ENDPOINT, imds::IPV6_ENDPOINT].map(chain::endpoint_key).to_vec();
-    let sessions = query_metadata_emulators(processes, &own, &host_helper_ports, deadline);
+    // Where each host-network process's SDKs look for IMDS (its environment, or its profile).
+    let none = MetadataEndpoints::default();
+    let unchecked = Local { signing_helper_ports: &host_helper_ports, metadata: &none };
+    let mut seen = std::collections::HashSet::new();
+    let asked: Vec<String> = processes
+        .iter()
+        .filter(|p| p.info.container.is_none() && seen.insert((p.environ.raw(), p.info.uid, p.cwd.as_deref())))
+        .filter_map(|p| {
+            let ctx = process_context(p, home_of(p.info.uid), &homes, files, instance, None, unchecked);
+            chain::metadata_endpoint(&ctx)
+        })
+        .collect();
+    let sessions = query_metadata_emulators(&asked, &own, &host_helper_ports, deadline);
     let served =
         sessions.iter().map(|(e, s)| (e.clone(), s.as_ref().and_then(|s| KeyId::parse(s.key_id.as_bytes())))).collect();
     let metadata = MetadataEndpoints { own, served };
-    let homes: BTreeMap<String, PathBuf> = users.iter().map(|u| (u.name.clone(), u.home.clone())).collect();
-    let home_of = |uid: u32| users.iter().find(|u| u.uid == uid).map(|u| u.home.as_path());
     let mut runtimes: BTreeMap<String, Detected> = BTreeMap::new();
     let mut view = SdkView { chains: Vec::new(), loaded: Vec::new(), unresolved: 0 };
     // Processes that read the same files the same way (a service's workers,
@@ -529,8 +541,18 @@ fn sdk_view(
         if let Source::MetadataEmulator { endpoint, key_id: Some(key_id) } = root_source(&report.resolution.source) {
             let session = sessions.get(&chain::endpoint_key(endpoint)).and_then(Option::as_ref);
             if let Some(session) = session.filter(|_| key_id.kind() == KeyIdKind::LongTerm) {
-                let location =
-                    Location::Process { process: p.info.clone(), variable: "AWS_EC2_METADATA_SERVICE_ENDPOINT".into() };
+                // Where the process is pointed there: its environment, or its profile's config file.
+                let location = match chain::metadata_endpoint_from(&ctx).and_then(|(_, file)| file) {
+                    Some(file) => {
+                        let real = files.resolve(&file).unwrap_or(file);
+                        let path = if container.is_some() { real } else { host_view(root, &real) };
+                        Location::File { path, line: 1, column: 1 }
+                    }
+                    None => Location::Process {
+                        process: p.info.clone(),
+                        variable: "AWS_EC2_METADATA_SERVICE_ENDPOINT".into(),
+                    },
+                };
                 let by = format!(
                     "{}: the metadata endpoint {} serves it as a role's credentials",
                     report.resolution.sdk,
@@ -594,20 +616,19 @@ fn root_source(s: &Source) -> &Source {
 const MAX_EMULATORS: usize = 8;
 const EMULATOR_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// Asks the metadata endpoints host processes are pointed at that are not
+/// Asks the metadata endpoints host processes are pointed at (`asked`) that are not
 /// the instance's (`own`) nor an `aws_signing_helper serve` port, on a
 /// loopback address over http only, what they serve as a role's
 /// credentials: IMDSv2 as the SDKs speak it, bounded by the probe's limits
 /// and a few seconds each. None for one that did not answer with a role.
 fn query_metadata_emulators(
-    processes: &[Process],
+    asked: &[String],
     own: &[String],
     helper_ports: &[u16],
     deadline: Option<std::time::Instant>,
 ) -> BTreeMap<String, Option<std::sync::Arc<imds::RoleSession>>> {
     let mut endpoints = BTreeSet::new();
-    for p in processes.iter().filter(|p| p.info.container.is_none()) {
-        let Some(endpoint) = p.environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT") else { continue };
+    for endpoint in asked {
         let key = chain::endpoint_key(endpoint);
         let Ok(url) = reqwest::Url::parse(&key) else { continue };
         let loopback = url.host_str().and_then(|h| h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().ok());

@@ -623,9 +623,9 @@ fn instance_role(ctx: &Context, sdk: Sdk, v1_disabled: bool) -> Source {
     if imds_disabled(ctx, sdk) {
         return Source::NoCredentials;
     }
-    if let Some(endpoint) = ctx.var("AWS_EC2_METADATA_SERVICE_ENDPOINT").filter(|e| !ctx.metadata.is_own(e)) {
-        let key_id = ctx.metadata.served.get(&endpoint_key(endpoint)).cloned().flatten();
-        return Source::MetadataEmulator { endpoint: endpoint.to_string(), key_id };
+    if let Some(endpoint) = metadata_endpoint(ctx).filter(|e| !ctx.metadata.is_own(e)) {
+        let key_id = ctx.metadata.served.get(&endpoint_key(&endpoint)).cloned().flatten();
+        return Source::MetadataEmulator { endpoint, key_id };
     }
     if !ctx.instance.attached {
         return Source::NoCredentials;
@@ -647,12 +647,32 @@ fn instance_role(ctx: &Context, sdk: Sdk, v1_disabled: bool) -> Source {
 /// the "instance role" it gets is the Roles Anywhere role, whatever the
 /// instance has.
 fn roles_anywhere_serve(ctx: &Context) -> Option<String> {
-    let endpoint = ctx.var("AWS_EC2_METADATA_SERVICE_ENDPOINT")?;
+    let endpoint = metadata_endpoint(ctx)?;
+    let endpoint = endpoint.as_str();
     let url = reqwest::Url::parse(endpoint).ok()?;
     let loopback = url.host_str()?.trim_matches(['[', ']']).parse::<std::net::IpAddr>().ok()?.is_loopback();
     let port = url.port()?;
     let served = port == SIGNING_HELPER_PORT || ctx.signing_helper_ports.contains(&port);
     (loopback && served).then(|| endpoint.to_string())
+}
+
+/// The instance metadata endpoint the SDKs use for this context:
+/// `AWS_EC2_METADATA_SERVICE_ENDPOINT`, else `ec2_metadata_service_endpoint`
+/// of the config file's profile `AWS_PROFILE` names (or `default`), as the
+/// lenient parser reads it. None: the default endpoint.
+pub fn metadata_endpoint(ctx: &Context) -> Option<String> {
+    metadata_endpoint_from(ctx).map(|(url, _)| url)
+}
+
+/// [`metadata_endpoint`], and the config file that sets it (None: the environment).
+pub fn metadata_endpoint_from(ctx: &Context) -> Option<(String, Option<PathBuf>)> {
+    if let Some(e) = ctx.var("AWS_EC2_METADATA_SERVICE_ENDPOINT").filter(|e| !e.trim().is_empty()) {
+        return Some((e.to_string(), None));
+    }
+    let profile = ctx.var("AWS_PROFILE").filter(|p| !p.is_empty()).unwrap_or("default");
+    let files = sdk_common::load_sdk_files(ctx, Sdk::JavaScriptV3).ok()?;
+    let e = files.profile(profile)?.get("ec2_metadata_service_endpoint")?;
+    (!e.trim().is_empty()).then(|| (e.to_string(), files.config_path().map(Path::to_path_buf)))
 }
 
 fn container_uri(ctx: &Context) -> Option<String> {

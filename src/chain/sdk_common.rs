@@ -27,6 +27,11 @@ impl SdkFiles {
         self.profiles.profiles.get(name)
     }
 
+    /// The config file, where it is looked for.
+    pub(super) fn config_path(&self) -> Option<&std::path::Path> {
+        self.config_path.as_deref()
+    }
+
     /// The file a profile's access key ID comes from.
     pub(super) fn path_of_keys(&self, profile: &str) -> Option<PathBuf> {
         if self.profiles.keys_from_credentials.contains(profile) {

@@ -1103,10 +1103,25 @@ fn a_local_metadata_emulator_serving_a_long_term_key_is_static() {
             )
         })
         .collect();
+    // The same emulator named in the profile instead of the environment.
+    let t = Tree::new();
+    let config =
+        t.write("home/u/.aws/config", format!("[default]\nec2_metadata_service_endpoint = {}\n", statik.url()));
+    let home = t.path("home/u");
+    let by_profile = process(&["python3", "job.py"], &[("HOME", home.to_str().unwrap()), ("PATH", "/usr/bin:/bin")]);
     let (run, report) = scan_processes();
     let chain = |i: usize| {
         report["chains"].as_array().unwrap().iter().find(|c| c["subject"]["pid"] == running[i].0.id()).unwrap().clone()
     };
+    let c = report["chains"].as_array().unwrap().iter().find(|c| c["subject"]["pid"] == by_profile.0.id()).unwrap();
+    assert_eq!(c["resolution"]["source"]["type"], "metadata-emulator", "{c:#}");
+    assert_eq!(c["resolution"]["source"]["key_id"], k.as_str(), "{c:#}");
+    let in_config = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key_id"] == k.as_str() && f["location"]["path"] == config.to_str().unwrap());
+    assert_eq!(in_config.map(|f| &f["live"]), Some(&Value::from(true)), "{:#}", report["findings"]);
     let c = chain(0);
     assert_eq!(c["resolution"]["source"]["type"], "metadata-emulator", "{c:#}");
     assert_eq!(c["resolution"]["source"]["key_id"], k.as_str(), "{c:#}");
