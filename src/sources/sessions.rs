@@ -3,19 +3,20 @@
 //! (`~/.aws/login/cache/*.json`), whether or not any profile names them.
 
 use std::collections::BTreeSet;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use serde::Deserialize;
 
 use crate::credential::Secret;
-use crate::hostfs::{FileText, Files};
+use crate::hostfs::Files;
 use crate::sources::users::User;
 
 /// Cache files read per directory, at most.
-const MAX_ENTRIES: usize = 256;
+const MAX_ENTRIES: usize = 64;
 /// A cache file larger than this is not one the AWS CLI or SDKs wrote.
-const MAX_CACHE_FILE: u64 = 256 * 1024;
+const MAX_CACHE_FILE: u64 = 64 * 1024;
 
 /// Which kind of sign-in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,7 +84,7 @@ pub fn find(users: &[User], files: &Files) -> Vec<CachedSession> {
         }
         for (dir, login) in [(".aws/sso/cache", false), (".aws/login/cache", true)] {
             for path in cache_files(files, &u.home.join(dir)) {
-                let FileText::Text(text) = files.read(&path) else { continue };
+                let Some(text) = read_small(files, &path) else { continue };
                 let session = if login { login_session(&text, now) } else { sso_session(&text, now) };
                 if let Some((kind, expires_at, refreshable, secret)) = session {
                     out.push(CachedSession { path, user: u.name.clone(), kind, expires_at, refreshable, secret });
@@ -110,6 +111,15 @@ fn cache_files(files: &Files, dir: &Path) -> Vec<PathBuf> {
     names.sort();
     names.truncate(MAX_ENTRIES);
     names.into_iter().map(|n| dir.join(n)).collect()
+}
+
+/// A cache file's text, read through a checked descriptor and not kept
+/// (unlike [`Files::read`], which caches): at most [`MAX_CACHE_FILE`] bytes.
+fn read_small(files: &Files, path: &Path) -> Option<zeroize::Zeroizing<String>> {
+    let opened = files.open(path, MAX_CACHE_FILE)?.ok()?;
+    let mut bytes = Vec::new();
+    opened.file.take(MAX_CACHE_FILE).read_to_end(&mut bytes).ok()?;
+    String::from_utf8(bytes).ok().map(zeroize::Zeroizing::new)
 }
 
 type Parsed = (SessionKind, Option<String>, bool, Option<Secret>);
