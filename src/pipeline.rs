@@ -242,7 +242,19 @@ fn process_context<'a>(
 ) -> Context<'a> {
     let cwd = p.cwd.as_deref();
     let Local { signing_helper_ports, metadata } = local;
-    Context { env: &p.environ, passwd_home, homes, cwd, files, instance, argv, signing_helper_ports, metadata }
+    let metadata_endpoint = Default::default();
+    Context {
+        env: &p.environ,
+        passwd_home,
+        homes,
+        cwd,
+        files,
+        instance,
+        argv,
+        signing_helper_ports,
+        metadata,
+        metadata_endpoint,
+    }
 }
 
 /// What serves credentials locally, on the network a process is on.
@@ -265,7 +277,19 @@ fn user_context<'a>(
 ) -> Context<'a> {
     let home = Some(home);
     let Local { signing_helper_ports, metadata } = local;
-    Context { env, passwd_home: home, homes, cwd: home, files, instance, argv: None, signing_helper_ports, metadata }
+    let metadata_endpoint = Default::default();
+    Context {
+        env,
+        passwd_home: home,
+        homes,
+        cwd: home,
+        files,
+        instance,
+        argv: None,
+        signing_helper_ports,
+        metadata,
+        metadata_endpoint,
+    }
 }
 
 /// The files an SDK would read for any process or user on the host, as the

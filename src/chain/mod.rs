@@ -361,6 +361,8 @@ pub struct Context<'a> {
     pub signing_helper_ports: &'a [u16],
     /// Which metadata endpoints are the instance's, and what others served.
     pub metadata: &'a MetadataEndpoints,
+    /// [`metadata_endpoint_from`]'s answer, worked out once (every model asks).
+    pub metadata_endpoint: std::cell::OnceCell<Option<(String, Option<PathBuf>)>>,
 }
 
 /// The instance metadata endpoints processes are pointed at, as far as
@@ -666,6 +668,10 @@ pub fn metadata_endpoint(ctx: &Context) -> Option<String> {
 
 /// [`metadata_endpoint`], and the config file that sets it (None: the environment).
 pub fn metadata_endpoint_from(ctx: &Context) -> Option<(String, Option<PathBuf>)> {
+    ctx.metadata_endpoint.get_or_init(|| find_metadata_endpoint(ctx)).clone()
+}
+
+fn find_metadata_endpoint(ctx: &Context) -> Option<(String, Option<PathBuf>)> {
     if let Some(e) = ctx.var("AWS_EC2_METADATA_SERVICE_ENDPOINT").filter(|e| !e.trim().is_empty()) {
         return Some((e.to_string(), None));
     }

@@ -209,6 +209,7 @@ fn run_cases(dir: &str, resolve: impl Fn(&Context) -> Source) -> (usize, Vec<Str
             argv: None,
             signing_helper_ports: &[],
             metadata: &MetadataEndpoints::default(),
+            metadata_endpoint: Default::default(),
         };
         let (want, got) = (expected(case, &env), ours(&resolve(&ctx)));
         if !agrees(&want, &got) {
@@ -263,6 +264,7 @@ fn resolve_on(
         argv: None,
         signing_helper_ports: &[],
         metadata: &MetadataEndpoints::default(),
+        metadata_endpoint: Default::default(),
     };
     resolve(&ctx)
 }
