@@ -62,6 +62,10 @@ pub enum GapReason {
     /// Larger than the cap for its kind: a file named by the host (16 MiB),
     /// a process environment or command line (4 MiB), a gzip stream's output.
     TooLarge,
+    /// A credential source a process or user signs from that could not be
+    /// checked: a metadata endpoint not asked or not answering, more cached
+    /// sign-ins than are read.
+    Unverified,
 }
 
 impl GapReason {
@@ -91,6 +95,7 @@ impl fmt::Display for GapReason {
             GapReason::TooManyMatches => "too many matches (extra matches not kept)",
             GapReason::TimeLimit => "time limit reached",
             GapReason::TooLarge => "larger than its cap (not read to the end)",
+            GapReason::Unverified => "credential source not checked",
         })
     }
 }

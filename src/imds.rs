@@ -249,14 +249,28 @@ pub struct ImdsReport {
 pub struct RoleSession {
     pub key_id: String,
     pub secret: crate::credential::Secret,
-    pub token: crate::credential::Secret,
+    /// Always there for the instance's role; an emulator may serve a long-term key without one.
+    pub token: Option<crate::credential::Secret>,
+}
+
+/// What a metadata endpoint other than the instance's serves as a role's
+/// credentials, as an SDK would find out.
+#[derive(Debug)]
+pub enum Served {
+    Credentials(std::sync::Arc<RoleSession>),
+    /// Nothing an SDK could sign with: the connection was refused, or no role is listed.
+    Nothing(String),
+    /// Not known: no complete answer in time, or one of a shape no SDK reads as "none".
+    Unknown(String),
 }
 
 /// Why one request failed.
 #[derive(Debug)]
 enum Failure {
-    /// No connection (refused, no route, connect timeout).
+    /// No connection (no route, connect timeout, ...).
     Connect(String),
+    /// No connection: nothing listens there (the connection was refused).
+    Refused(String),
     /// Connected, but no complete answer in time.
     Timeout(String),
     /// Answered with a status we do not act on as success.
@@ -272,7 +286,11 @@ enum Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Connect(m) | Failure::Timeout(m) | Failure::TooLarge(m) | Failure::Other(m) => f.write_str(m),
+            Failure::Connect(m)
+            | Failure::Refused(m)
+            | Failure::Timeout(m)
+            | Failure::TooLarge(m)
+            | Failure::Other(m) => f.write_str(m),
             Failure::Status(_, m) | Failure::Redirect(m) => f.write_str(m),
         }
     }
@@ -290,6 +308,31 @@ struct Client {
 type Body = Zeroizing<Vec<u8>>;
 
 impl Client {
+    /// A client for `opts.endpoint` whose requests all end by the probe's
+    /// budget (counted from `start`) or the run's deadline.
+    fn new(opts: &ImdsOptions, start: Instant) -> Result<Client, String> {
+        // reqwest builds a TLS configuration even for plain HTTP: in case this
+        // runs outside `rolecall::run`, give rustls its provider (a second install is a no-op).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::blocking::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(opts.connect_timeout)
+            .timeout(opts.request_timeout)
+            .pool_max_idle_per_host(1)
+            .user_agent(concat!("rolecall/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build an HTTP client: {}", root_cause(&e)))?;
+        let budget = start + opts.total_timeout;
+        Ok(Client {
+            http,
+            base: opts.endpoint.trim_end_matches('/').to_string(),
+            request_timeout: opts.request_timeout,
+            attempts: opts.attempts,
+            deadline: opts.deadline.map_or(budget, |d| d.min(budget)),
+        })
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -318,7 +361,8 @@ impl Client {
             let result = req.send();
             let outcome = match result {
                 Err(e) if e.is_connect() => {
-                    Failure::Connect(format!("{method} {url}: cannot connect ({})", root_cause(&e)))
+                    let message = format!("{method} {url}: cannot connect ({})", root_cause(&e));
+                    if refused(&e) { Failure::Refused(message) } else { Failure::Connect(message) }
                 }
                 Err(e) if e.is_timeout() => {
                     return Err(Failure::Timeout(format!(
@@ -364,6 +408,18 @@ impl Client {
         }
         Ok(token.trim().to_string())
     }
+}
+
+/// Whether a connection failed because nothing listens there.
+fn refused(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused) {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// The innermost cause of an error: what actually failed.
@@ -450,6 +506,16 @@ struct RoleCredentials {
     access_key_id: Option<String>,
 }
 
+/// What an emulator serves: a long-term key may come without a token.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ServedRoleCredentials {
+    access_key_id: String,
+    secret_access_key: Zeroizing<String>,
+    #[serde(default)]
+    token: Option<Zeroizing<String>>,
+}
+
 /// The same, keeping the secret and token (`--lookup-accounts`), in buffers
 /// zeroed on drop.
 #[derive(Deserialize)]
@@ -484,35 +550,64 @@ pub fn probe(opts: &ImdsOptions) -> ImdsReport {
         report.role = RoleStatus::Unknown { reason: report.detail.clone() };
         return report;
     }
-    let http = reqwest::blocking::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(opts.connect_timeout)
-        .timeout(opts.request_timeout)
-        .pool_max_idle_per_host(1)
-        .user_agent(concat!("rolecall/", env!("CARGO_PKG_VERSION")))
-        .build();
-    let http = match http {
-        Ok(h) => h,
+    let client = match Client::new(opts, start) {
+        Ok(c) => c,
         Err(e) => {
             report.state = ImdsState::Error;
-            report.detail = format!("cannot build an HTTP client: {}", root_cause(&e));
+            report.detail = e;
             report.role = RoleStatus::Unknown { reason: report.detail.clone() };
             return report;
         }
-    };
-    let budget = start + opts.total_timeout;
-    let client = Client {
-        http,
-        base: opts.endpoint.trim_end_matches('/').to_string(),
-        request_timeout: opts.request_timeout,
-        attempts: opts.attempts,
-        deadline: opts.deadline.map_or(budget, |d| d.min(budget)),
     };
     run_probe(&client, &mut report, opts.keep_role_credentials);
     report.elapsed_ms = start.elapsed().as_millis() as u64;
     tracing::info!(state = ?report.state, detail = %report.detail, "IMDS probe done");
     report
+}
+
+/// Asks `opts.endpoint`, a metadata endpoint a process is pointed at, for
+/// a role's credentials the way an SDK's IMDS client does and nothing more:
+/// a token (none when tokens are not issued), the role list, the first
+/// role's credentials. Only a refused connection, an empty or missing role
+/// list or a missing role is [`Served::Nothing`]; everything short of an
+/// answer is [`Served::Unknown`].
+pub fn served_credentials(opts: &ImdsOptions) -> Served {
+    let client = match Client::new(opts, Instant::now()) {
+        Ok(c) => c,
+        Err(e) => return Served::Unknown(e),
+    };
+    let token = match client.token() {
+        Ok(t) => Some(t),
+        Err(Failure::Refused(m)) => return Served::Nothing(m),
+        // Not issuing tokens: the SDKs that fall back to IMDSv1 go on without one.
+        Err(Failure::Status(403..=405, _)) => None,
+        Err(e) => return Served::Unknown(e.to_string()),
+    };
+    let list_path = "/latest/meta-data/iam/security-credentials/";
+    let role_name = match client.get(list_path, token.as_deref()) {
+        Ok(body) => String::from_utf8_lossy(&body).lines().map(str::trim).find(|l| !l.is_empty()).map(str::to_string),
+        Err(Failure::Status(404, m)) => return Served::Nothing(m),
+        Err(e) => return Served::Unknown(e.to_string()),
+    };
+    let Some(role_name) = role_name else {
+        return Served::Nothing(format!("GET {}: no role listed", client.url(list_path)));
+    };
+    if role_name.len() > 128 || !role_name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b)) {
+        return Served::Unknown(format!("GET {}: not a role name", client.url(list_path)));
+    }
+    let creds_path = format!("{list_path}{role_name}");
+    match client.get(&creds_path, token.as_deref()) {
+        Ok(body) => match parse_json::<ServedRoleCredentials>(&body, &client.url(&creds_path)) {
+            Ok(c) => Served::Credentials(std::sync::Arc::new(RoleSession {
+                key_id: c.access_key_id,
+                secret: crate::credential::Secret::new(c.secret_access_key.as_bytes()),
+                token: c.token.filter(|t| !t.is_empty()).map(|t| crate::credential::Secret::new(t.as_bytes())),
+            })),
+            Err(m) => Served::Unknown(m),
+        },
+        Err(Failure::Status(404, m)) => Served::Nothing(m),
+        Err(e) => Served::Unknown(e.to_string()),
+    }
 }
 
 fn run_probe(client: &Client, report: &mut ImdsReport, keep_credentials: bool) {
@@ -527,7 +622,7 @@ fn run_probe(client: &Client, report: &mut ImdsReport, keep_credentials: bool) {
             report.detail = "IMDSv2 issued a session token".to_string();
             Some(t)
         }
-        Err(Failure::Connect(m)) => {
+        Err(Failure::Connect(m) | Failure::Refused(m)) => {
             return unknown(report, ImdsState::Unreachable, format!("not on EC2, or IMDS unreachable: {m}"));
         }
         Err(Failure::Status(403, m)) => {
@@ -667,7 +762,7 @@ fn run_probe(client: &Client, report: &mut ImdsReport, keep_credentials: bool) {
                         report.role_credentials = Some(std::sync::Arc::new(RoleSession {
                             key_id: c.access_key_id,
                             secret: crate::credential::Secret::new(c.secret_access_key.as_bytes()),
-                            token: crate::credential::Secret::new(c.token.as_bytes()),
+                            token: Some(crate::credential::Secret::new(c.token.as_bytes())),
                         }))
                     }
                     Err(m) => report.notes.push(format!("role credentials not kept: {m}")),
@@ -736,6 +831,7 @@ pub fn parse_any_response(body: &[u8]) -> usize {
     ok += parse_json::<IamInfo>(body, url).is_ok() as usize;
     ok += parse_json::<RoleCredentials>(body, url).is_ok() as usize;
     ok += parse_json::<FullRoleCredentials>(body, url).is_ok() as usize;
+    ok += parse_json::<ServedRoleCredentials>(body, url).is_ok() as usize;
     ok
 }
 

@@ -13,7 +13,7 @@ use crate::environ::Environ;
 use crate::escape;
 use crate::finding::{self, Finding, Kind};
 use crate::hostfs::{FileText, Files, host_view};
-use crate::imds::{self, ImdsReport};
+use crate::imds::{self, ImdsReport, Served};
 use crate::location::Location;
 use crate::matcher::Matcher;
 use crate::report::Report;
@@ -101,7 +101,8 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
         coverage.ignored.add(ignored);
         // People's sign-ins cached in the homes the scan reads, named by a profile or not.
         if host_scan && settings.files {
-            findings.extend(crate::sources::sessions::find(&users, &files).into_iter().map(Finding::of_session));
+            let sessions = crate::sources::sessions::find(&users, &files, &mut coverage);
+            findings.extend(sessions.into_iter().map(Finding::of_session));
         }
         let mut platform = settings.platform_files.clone();
         platform.extend(ssm_agent_file(&files));
@@ -122,6 +123,15 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
         if sdk.unresolved > 0 {
             let detail = format!("{} processes' and users' chains not resolved: --max-seconds reached", sdk.unresolved);
             coverage.gap("chains".into(), GapReason::TimeLimit, detail);
+        }
+        for (endpoint, (why, users)) in &sdk.unverified {
+            let shown: Vec<&str> = users.iter().take(3).map(String::as_str).collect();
+            let more = if users.len() > 3 { format!(" and {} more", users.len() - 3) } else { String::new() };
+            let detail = format!(
+                "the metadata endpoint of {}{more}; {why}: what it serves as a role's credentials is not known",
+                shown.join(", ")
+            );
+            coverage.gap(endpoint.clone(), GapReason::Unverified, detail);
         }
         finding::merge_loaded(&mut findings, sdk.loaded);
         let chains = sdk.chains;
@@ -409,7 +419,7 @@ fn check_with_sts(
                 "--lookup-accounts needs the instance role's credentials from IMDS, which are not available",
             );
         };
-        let caller = SigningKey { key_id: &role.key_id, secret: &role.secret, session_token: Some(&role.token) };
+        let caller = SigningKey { key_id: &role.key_id, secret: &role.secret, session_token: role.token.as_ref() };
         let mut known: BTreeMap<String, Option<String>> = BTreeMap::new();
         for f in findings.iter_mut() {
             let Some(id) = &f.key_id else { continue };
@@ -458,6 +468,8 @@ struct SdkView {
     loaded: Vec<(Sighting, String)>,
     /// Processes and users left when the deadline passed.
     unresolved: usize,
+    /// Metadata endpoints chains end at whose answer is not known: why, and who uses each.
+    unverified: BTreeMap<String, (String, Vec<String>)>,
 }
 
 /// The credential chain of every process and every user's login shell, and
@@ -485,28 +497,58 @@ fn sdk_view(
             })
             .collect()
     };
-    let host_helper_ports = helper_ports(None);
+    let image = root != Path::new("/");
+    // In an image nothing runs: a helper at its default port is the one the image starts.
+    let mut host_helper_ports = helper_ports(None);
+    if image {
+        host_helper_ports.push(SIGNING_HELPER_PORT);
+    }
     let homes: BTreeMap<String, PathBuf> = users.iter().map(|u| (u.name.clone(), u.home.clone())).collect();
     let home_of = |uid: u32| users.iter().find(|u| u.uid == uid).map(|u| u.home.as_path());
+    let read = |path: &Path| match files.read(&host_view(root, path)) {
+        FileText::Text(t) => Some(t.to_string()),
+        _ => None,
+    };
+    // Each user's login shell's environment, or just HOME.
+    let user_envs: Vec<Option<Environ>> =
+        users.iter().map(|u| (login_shells && u.is_person()).then(|| users::login_environ(root, u, &read))).collect();
     let own = [imds.endpoint.as_str(), imds::IPV4_ENDPOINT, imds::IPV6_ENDPOINT].map(chain::endpoint_key).to_vec();
-    // Where each host-network process's SDKs look for IMDS (its environment, or its profile).
+    // Where each host-network process's and login shell's SDKs look for IMDS
+    // (its environment, or its profile): asked on a live host only.
     let none = MetadataEndpoints::default();
     let unchecked = Local { signing_helper_ports: &host_helper_ports, metadata: &none };
     let mut seen = std::collections::HashSet::new();
-    let asked: Vec<String> = processes
+    let mut asked: Vec<String> = Vec::new();
+    if !image {
+        let from_processes = processes
+            .iter()
+            .filter(|p| p.info.container.is_none() && seen.insert((p.environ.raw(), p.info.uid, p.cwd.as_deref())))
+            .filter_map(|p| {
+                let ctx = process_context(p, home_of(p.info.uid), &homes, files, instance, None, unchecked);
+                chain::metadata_endpoint(&ctx)
+            });
+        asked.extend(from_processes);
+        for (u, env) in users.iter().zip(&user_envs) {
+            let Some(env) = env else { continue };
+            asked.extend(chain::metadata_endpoint(&user_context(env, &u.home, &homes, files, instance, unchecked)));
+        }
+    }
+    let sessions = query_metadata_emulators(&asked, &own, &host_helper_ports, deadline);
+    let served = sessions
         .iter()
-        .filter(|p| p.info.container.is_none() && seen.insert((p.environ.raw(), p.info.uid, p.cwd.as_deref())))
-        .filter_map(|p| {
-            let ctx = process_context(p, home_of(p.info.uid), &homes, files, instance, None, unchecked);
-            chain::metadata_endpoint(&ctx)
+        .map(|(e, s)| {
+            let key_id = match s {
+                Served::Credentials(c) => KeyId::parse(c.key_id.as_bytes()),
+                _ => None,
+            };
+            (e.clone(), key_id)
         })
         .collect();
-    let sessions = query_metadata_emulators(&asked, &own, &host_helper_ports, deadline);
-    let served =
-        sessions.iter().map(|(e, s)| (e.clone(), s.as_ref().and_then(|s| KeyId::parse(s.key_id.as_bytes())))).collect();
-    let metadata = MetadataEndpoints { own, served };
+    let metadata = MetadataEndpoints { own: own.clone(), served };
+    // A container's loopback is its own: nothing asked on the host's answers for it.
+    let container_metadata = MetadataEndpoints { own, served: BTreeMap::new() };
     let mut runtimes: BTreeMap<String, Detected> = BTreeMap::new();
-    let mut view = SdkView { chains: Vec::new(), loaded: Vec::new(), unresolved: 0 };
+    let mut view = SdkView { chains: Vec::new(), loaded: Vec::new(), unresolved: 0, unverified: BTreeMap::new() };
     // Processes that read the same files the same way (a service's workers,
     // forks) get one resolution: keyed by what the chain depends on.
     type Key = (Vec<u8>, Vec<u8>, Vec<PathBuf>, Option<PathBuf>, Option<PathBuf>, Option<String>, Option<String>);
@@ -545,7 +587,8 @@ fn sdk_view(
             None => (files, passwd_home),
         };
         let ports = helper_ports(p.info.container.as_deref());
-        let local = Local { signing_helper_ports: &ports, metadata: &metadata };
+        let metadata = if p.info.container.is_some() { &container_metadata } else { &metadata };
+        let local = Local { signing_helper_ports: &ports, metadata };
         let ctx = process_context(p, passwd_home, &homes, files, instance, Some(&p.argv), local);
         let runtime = || {
             let exe = p.info.exe.clone().unwrap_or_default();
@@ -563,7 +606,10 @@ fn sdk_view(
         let mut loaded = Vec::new();
         // A long-term key a local metadata emulator serves as a role's: the process signs with it.
         if let Source::MetadataEmulator { endpoint, key_id: Some(key_id) } = root_source(&report.resolution.source) {
-            let session = sessions.get(&chain::endpoint_key(endpoint)).and_then(Option::as_ref);
+            let session = match sessions.get(&chain::endpoint_key(endpoint)) {
+                Some(Served::Credentials(c)) if p.info.container.is_none() => Some(c),
+                _ => None,
+            };
             if let Some(session) = session.filter(|_| key_id.kind() == KeyIdKind::LongTerm) {
                 // Where the process is pointed there: its environment, or its profile's config file.
                 let location = match chain::metadata_endpoint_from(&ctx).and_then(|(_, file)| file) {
@@ -582,10 +628,8 @@ fn sdk_view(
                     report.resolution.sdk,
                     escape::terminal(endpoint)
                 );
-                loaded.push((
-                    sdk_sighting(location, key_id.clone(), session.secret.clone(), Some(session.token.clone())),
-                    by,
-                ));
+                loaded
+                    .push((sdk_sighting(location, key_id.clone(), session.secret.clone(), session.token.clone()), by));
             }
         }
         // Paths in a container are shown as the host reaches them (/proc/<pid>/root/...).
@@ -602,30 +646,65 @@ fn sdk_view(
         view.loaded.extend(loaded.iter().map(|(s, by)| (s.clone(), by.clone())));
         resolved.insert(key, (report, loaded));
     }
-    let read = |path: &Path| match files.read(&host_view(root, path)) {
-        FileText::Text(t) => Some(t.to_string()),
-        _ => None,
-    };
-    for (i, u) in users.iter().enumerate() {
+    for (i, (u, login_env)) in users.iter().zip(&user_envs).enumerate() {
         if late() {
             view.unresolved = users.len() - i;
             return view;
         }
-        let login = login_shells && u.is_person();
-        let env = if login {
-            users::login_environ(root, u, &read)
-        } else {
-            Environ::from_pairs([("HOME", u.home.display().to_string())])
+        let home_only;
+        let env = match login_env {
+            Some(env) => env,
+            None => {
+                home_only = Environ::from_pairs([("HOME", u.home.display().to_string())]);
+                &home_only
+            }
         };
         let local = Local { signing_helper_ports: &host_helper_ports, metadata: &metadata };
-        let ctx = user_context(&env, &u.home, &homes, files, instance, local);
-        if login {
+        let ctx = user_context(env, &u.home, &homes, files, instance, local);
+        if login_env.is_some() {
             let subject = Subject::User { name: u.name.clone(), uid: u.uid, home: escape::path(&u.home) };
             view.chains.push(SubjectChain { subject, chain: chain::report(&ctx, Detected::unknown) });
         }
         loaded_from_files(&ctx, Some(root), &mut view.loaded);
     }
+    view.unverified = unverified_endpoints(&view.chains, &sessions, image);
     view
+}
+
+/// The metadata endpoints other than the instance's that chains end at and
+/// whose answer is not known (not asked, or not answered): each with why,
+/// and who signs from it. A process could get a static key there unseen.
+fn unverified_endpoints(
+    chains: &[SubjectChain],
+    sessions: &BTreeMap<String, Served>,
+    image: bool,
+) -> BTreeMap<String, (String, Vec<String>)> {
+    let mut out: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
+    for c in chains {
+        let in_container = matches!(&c.subject, Subject::Process(p) if p.container.is_some());
+        let resolutions = std::iter::once(&c.chain.resolution).chain(&c.chain.other_sdks);
+        let endpoints: BTreeSet<&str> = resolutions
+            .filter_map(|r| match root_source(&r.source) {
+                Source::MetadataEmulator { endpoint, .. } => Some(endpoint.as_str()),
+                _ => None,
+            })
+            .collect();
+        for endpoint in endpoints {
+            let key = chain::endpoint_key(endpoint);
+            let why = match sessions.get(&key) {
+                _ if image => "in an image: what will serve there is not known".to_string(),
+                _ if in_container => "on a container's network: not asked".to_string(),
+                Some(Served::Nothing(_)) => continue,
+                Some(Served::Credentials(s)) if KeyId::parse(s.key_id.as_bytes()).is_some() => continue,
+                Some(Served::Credentials(_)) => "served an access key ID of no known shape".to_string(),
+                Some(Served::Unknown(why)) => why.clone(),
+                None => "not on a loopback address over http: not asked".to_string(),
+            };
+            let entry = out.entry(key).or_insert_with(|| (why, Vec::new()));
+            entry.1.push(c.subject.to_string());
+        }
+    }
+    out
 }
 
 /// The source an assumed role's credentials come from, at the end of the chain.
@@ -650,33 +729,42 @@ fn query_metadata_emulators(
     own: &[String],
     helper_ports: &[u16],
     deadline: Option<std::time::Instant>,
-) -> BTreeMap<String, Option<std::sync::Arc<imds::RoleSession>>> {
+) -> BTreeMap<String, Served> {
     let mut endpoints = BTreeSet::new();
     for endpoint in asked {
         let key = chain::endpoint_key(endpoint);
         let Ok(url) = reqwest::Url::parse(&key) else { continue };
         let loopback = url.host_str().and_then(|h| h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().ok());
-        let helper = url.port().is_some_and(|port| port == SIGNING_HELPER_PORT || helper_ports.contains(&port));
+        let helper = url.port().is_some_and(|port| helper_ports.contains(&port));
         if url.scheme() == "http" && loopback.is_some_and(|ip| ip.is_loopback()) && !helper && !own.contains(&key) {
             endpoints.insert(key);
         }
     }
-    endpoints
-        .into_iter()
-        .take(MAX_EMULATORS)
-        .map(|endpoint| {
+    let mut answers = BTreeMap::new();
+    for (i, endpoint) in endpoints.into_iter().enumerate() {
+        let late = deadline.is_some_and(|d| std::time::Instant::now() >= d);
+        let answer = if i >= MAX_EMULATORS {
+            Served::Unknown(format!("not asked: at most {MAX_EMULATORS} endpoints are"))
+        } else if late {
+            Served::Unknown("not asked: --max-seconds reached".into())
+        } else {
             let mut opts = imds::ImdsOptions::new(endpoint.clone(), None);
             opts.connect_timeout = std::time::Duration::from_millis(500);
             opts.request_timeout = std::time::Duration::from_secs(1);
             opts.attempts = 1;
             opts.total_timeout = EMULATOR_BUDGET;
             opts.deadline = deadline;
-            opts.keep_role_credentials = true;
-            let answer = imds::probe(&opts).role_credentials;
-            tracing::debug!(endpoint = %escape::terminal(&endpoint), answered = answer.is_some(), "metadata emulator asked");
-            (endpoint, answer)
-        })
-        .collect()
+            imds::served_credentials(&opts)
+        };
+        let outcome = match &answer {
+            Served::Credentials(_) => "credentials",
+            Served::Nothing(_) => "nothing",
+            Served::Unknown(_) => "unknown",
+        };
+        tracing::debug!(endpoint = %escape::terminal(&endpoint), outcome, "metadata emulator asked");
+        answers.insert(endpoint, answer);
+    }
+    answers
 }
 
 /// The static pairs an SDK would load from the files `ctx` reads, located
@@ -716,4 +804,46 @@ fn line_and_column(text: &str, needle: &str) -> (u64, u64) {
 
 fn hostname() -> String {
     nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Loopback endpoints nothing listens on (ports bound, then let go).
+    fn closed_endpoints(n: usize) -> Vec<String> {
+        let listeners: Vec<_> = (0..n).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+        listeners.iter().map(|l| format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())).collect()
+    }
+
+    #[test]
+    fn endpoints_past_the_bound_are_not_asked_and_say_so() {
+        let asked = closed_endpoints(MAX_EMULATORS + 1);
+        let answers = query_metadata_emulators(&asked, &[], &[], None);
+        assert_eq!(answers.len(), MAX_EMULATORS + 1);
+        let refused = answers.values().filter(|a| matches!(a, Served::Nothing(_))).count();
+        let unasked: Vec<&String> = answers
+            .iter()
+            .filter(|(_, a)| matches!(a, Served::Unknown(why) if why.contains("not asked")))
+            .map(|(e, _)| e)
+            .collect();
+        assert_eq!((refused, unasked.len()), (MAX_EMULATORS, 1), "{answers:?}");
+        // The last in name order is the one left.
+        assert_eq!(Some(unasked[0]), answers.keys().last());
+    }
+
+    #[test]
+    fn the_instances_own_endpoint_and_a_helpers_port_are_not_asked() {
+        let asked = closed_endpoints(2);
+        let helper_port: u16 = asked[1].rsplit(':').next().unwrap().parse().unwrap();
+        let answers = query_metadata_emulators(&asked, &[asked[0].clone()], &[helper_port], None);
+        assert!(answers.is_empty(), "{answers:?}");
+    }
+
+    #[test]
+    fn a_passed_deadline_leaves_every_endpoint_unknown() {
+        let asked = closed_endpoints(2);
+        let answers = query_metadata_emulators(&asked, &[], &[], Some(std::time::Instant::now()));
+        assert!(answers.values().all(|a| matches!(a, Served::Unknown(why) if why.contains("--max-seconds"))));
+    }
 }

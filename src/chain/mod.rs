@@ -27,7 +27,6 @@ use crate::credential::{self, KeyId, KeyIdKind};
 use crate::environ::Environ;
 use crate::hostfs::Files;
 use crate::imds::{ImdsState, RoleStatus};
-use crate::sources::procenv::SIGNING_HELPER_PORT;
 pub use runtime::{Detected, Runtime, SdkModule};
 
 /// Where the SDK gets its credentials.
@@ -65,14 +64,15 @@ pub enum Source {
     /// temporary credentials from an X.509 certificate, expected, not static.
     RolesAnywhere { profile: String, command: String },
     /// IMDS as IAM Roles Anywhere's `aws_signing_helper serve` emulates it
-    /// (on loopback at 9911, or the port a running helper's `--port` names):
-    /// managed temporary credentials, expected.
+    /// (on loopback at the port a running helper serves; in an image, its
+    /// default 9911): managed temporary credentials, expected.
     RolesAnywhereServe { endpoint: String },
     /// An instance metadata endpoint the process is pointed at
     /// (`AWS_EC2_METADATA_SERVICE_ENDPOINT`) that is not this instance's: a
     /// local emulator or proxy, whose "role" credentials are whatever it
     /// serves. `key_id`: what it served when rolecall asked it (loopback
-    /// endpoints on the host's network only); a long-term key is static.
+    /// endpoints on the host's network only); a long-term key is static, and
+    /// one not asked or not answering is a coverage gap.
     MetadataEmulator { endpoint: String, key_id: Option<KeyId> },
     /// Static keys in the shared config file.
     ConfigFile { path: String, profile: String, key_id: Option<KeyId> },
@@ -357,7 +357,7 @@ pub struct Context<'a> {
     pub instance: InstanceRole,
     /// The process's command line, where it sets `-Daws.` system properties.
     pub argv: Option<&'a Environ>,
-    /// The ports running `aws_signing_helper serve` processes listen on.
+    /// The ports running `aws_signing_helper serve` processes listen on (in an image, its default).
     pub signing_helper_ports: &'a [u16],
     /// Which metadata endpoints are the instance's, and what others served.
     pub metadata: &'a MetadataEndpoints,
@@ -644,8 +644,8 @@ fn instance_role(ctx: &Context, sdk: Sdk, v1_disabled: bool) -> Source {
 }
 
 /// The process's IMDS endpoint when it is IAM Roles Anywhere's local IMDS
-/// emulator (`aws_signing_helper serve`, on a loopback address at its
-/// default port 9911 or at the port a running helper's command line names):
+/// emulator (`aws_signing_helper serve`, on a loopback address at a port
+/// `ctx.signing_helper_ports` names: a running helper's, or in an image its default 9911):
 /// the "instance role" it gets is the Roles Anywhere role, whatever the
 /// instance has.
 fn roles_anywhere_serve(ctx: &Context) -> Option<String> {
@@ -654,7 +654,7 @@ fn roles_anywhere_serve(ctx: &Context) -> Option<String> {
     let url = reqwest::Url::parse(endpoint).ok()?;
     let loopback = url.host_str()?.trim_matches(['[', ']']).parse::<std::net::IpAddr>().ok()?.is_loopback();
     let port = url.port()?;
-    let served = port == SIGNING_HELPER_PORT || ctx.signing_helper_ports.contains(&port);
+    let served = ctx.signing_helper_ports.contains(&port);
     (loopback && served).then(|| endpoint.to_string())
 }
 

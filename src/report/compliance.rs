@@ -198,7 +198,7 @@ pub fn put(report: &Report, endpoint: Option<&str>, deadline: Option<std::time::
         Ok(c) => c,
         Err(e) => return failed(&endpoint, items, format!("{e:#}")),
     };
-    let key = SigningKey { key_id: &role.key_id, secret: &role.secret, session_token: Some(&role.token) };
+    let key = SigningKey { key_id: &role.key_id, secret: &role.secret, session_token: role.token.as_ref() };
     let headers = [("content-type", "application/x-amz-json-1.1"), ("x-amz-target", "AmazonSSM.PutComplianceItems")];
     match client.post(&key, &headers, &bytes) {
         Ok((200, _)) => {

@@ -9,12 +9,16 @@ use std::time::SystemTime;
 
 use serde::Deserialize;
 
+use crate::coverage::{Coverage, GapReason};
 use crate::credential::Secret;
-use crate::hostfs::Files;
+use crate::escape;
+use crate::hostfs::{Files, OpenError};
 use crate::sources::users::User;
 
-/// Cache files read per directory, at most.
+/// Cache files read per directory, at most; more is a coverage gap.
 const MAX_ENTRIES: usize = 64;
+/// Directory entries looked at per directory, at most.
+const MAX_LISTED: usize = MAX_ENTRIES * 4;
 /// A cache file larger than this is not one the AWS CLI or SDKs wrote.
 const MAX_CACHE_FILE: u64 = 64 * 1024;
 
@@ -73,8 +77,10 @@ struct LoginAccessToken {
     expires_at: Option<String>,
 }
 
-/// The sessions cached in the users' homes (each home once).
-pub fn find(users: &[User], files: &Files) -> Vec<CachedSession> {
+/// The sessions cached in the users' homes (each home once). What could
+/// hold one and was not read (too many files, too large, unreadable) is a
+/// gap in `coverage`.
+pub fn find(users: &[User], files: &Files, coverage: &mut Coverage) -> Vec<CachedSession> {
     let now = SystemTime::now();
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
@@ -83,8 +89,15 @@ pub fn find(users: &[User], files: &Files) -> Vec<CachedSession> {
             continue;
         }
         for (dir, login) in [(".aws/sso/cache", false), (".aws/login/cache", true)] {
-            for path in cache_files(files, &u.home.join(dir)) {
-                let Some(text) = read_small(files, &path) else { continue };
+            for path in cache_files(files, &u.home.join(dir), coverage) {
+                let text = match read_small(files, &path) {
+                    Ok(Some(text)) => text,
+                    Ok(None) => continue,
+                    Err((reason, detail)) => {
+                        coverage.gap(escape::path(&path), reason, format!("a cached sign-in: {detail}"));
+                        continue;
+                    }
+                };
                 let session = if login { login_session(&text, now) } else { sso_session(&text, now) };
                 if let Some((kind, expires_at, refreshable, secret)) = session {
                     out.push(CachedSession { path, user: u.name.clone(), kind, expires_at, refreshable, secret });
@@ -96,30 +109,66 @@ pub fn find(users: &[User], files: &Files) -> Vec<CachedSession> {
 }
 
 /// The `.json` files of a cache directory (as the host names them), in
-/// name order, at most [`MAX_ENTRIES`], none larger than [`MAX_CACHE_FILE`].
-fn cache_files(files: &Files, dir: &Path) -> Vec<PathBuf> {
+/// name order, at most [`MAX_ENTRIES`] of at most [`MAX_CACHE_FILE`] bytes
+/// each; the rest are gaps.
+fn cache_files(files: &Files, dir: &Path, coverage: &mut Coverage) -> Vec<PathBuf> {
     let Some(real) = files.resolve(dir) else { return Vec::new() };
-    let Ok(entries) = std::fs::read_dir(&real) else { return Vec::new() };
-    let mut names: Vec<std::ffi::OsString> = entries
-        .take(MAX_ENTRIES * 4)
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter(|e| e.metadata().is_ok_and(|m| m.len() <= MAX_CACHE_FILE))
-        .map(|e| e.file_name())
-        .filter(|n| n.as_encoded_bytes().ends_with(b".json"))
-        .collect();
+    let entries = match std::fs::read_dir(&real) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        // A file, not a directory: no SDK caches there.
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return Vec::new(),
+        Err(e) => {
+            coverage.gap(escape::path(dir), GapReason::of(&e), format!("a sign-in cache directory: {e}"));
+            return Vec::new();
+        }
+    };
+    let mut listed = 0;
+    let mut names = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        listed += 1;
+        if listed > MAX_LISTED {
+            let detail = format!("a sign-in cache directory of more than {MAX_LISTED} entries: not all looked at");
+            coverage.gap(escape::path(dir), GapReason::Unverified, detail);
+            break;
+        }
+        let name = entry.file_name();
+        // A link is followed as the SDKs follow it (inside the host root).
+        let file_or_link = entry.file_type().is_ok_and(|t| t.is_file() || t.is_symlink());
+        if name.as_encoded_bytes().ends_with(b".json") && file_or_link {
+            names.push(name);
+        }
+    }
     names.sort();
-    names.truncate(MAX_ENTRIES);
+    if names.len() > MAX_ENTRIES {
+        let detail = format!("{} cached sign-ins: only the first {MAX_ENTRIES} by name read", names.len());
+        coverage.gap(escape::path(dir), GapReason::Unverified, detail);
+        names.truncate(MAX_ENTRIES);
+    }
     names.into_iter().map(|n| dir.join(n)).collect()
 }
 
 /// A cache file's text, read through a checked descriptor and not kept
-/// (unlike [`Files::read`], which caches): at most [`MAX_CACHE_FILE`] bytes.
-fn read_small(files: &Files, path: &Path) -> Option<zeroize::Zeroizing<String>> {
-    let opened = files.open(path, MAX_CACHE_FILE)?.ok()?;
-    let mut bytes = Vec::new();
-    opened.file.take(MAX_CACHE_FILE).read_to_end(&mut bytes).ok()?;
-    String::from_utf8(bytes).ok().map(zeroize::Zeroizing::new)
+/// (unlike [`Files::read`], which caches): at most [`MAX_CACHE_FILE`]
+/// bytes. None when it is gone, not a file, or not text.
+fn read_small(files: &Files, path: &Path) -> Result<Option<zeroize::Zeroizing<String>>, (GapReason, String)> {
+    let opened = match files.open(path, MAX_CACHE_FILE) {
+        None | Some(Err(OpenError::NotRegular)) => return Ok(None),
+        Some(Err(OpenError::Io(e))) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Some(Err(e @ OpenError::TooLarge { .. })) => return Err((GapReason::TooLarge, e.to_string())),
+        Some(Err(OpenError::Io(e))) => return Err((GapReason::of(&e), e.to_string())),
+        Some(Err(e)) => return Err((GapReason::IoError, e.to_string())),
+        Some(Ok(opened)) => opened,
+    };
+    let mut bytes = zeroize::Zeroizing::new(Vec::new());
+    opened.file.take(MAX_CACHE_FILE).read_to_end(&mut bytes).map_err(|e| (GapReason::of(&e), e.to_string()))?;
+    match String::from_utf8(std::mem::take(&mut *bytes)) {
+        Ok(text) => Ok(Some(zeroize::Zeroizing::new(text))),
+        Err(e) => {
+            zeroize::Zeroize::zeroize(&mut e.into_bytes());
+            Ok(None)
+        }
+    }
 }
 
 type Parsed = (SessionKind, Option<String>, bool, Option<Secret>);

@@ -811,20 +811,77 @@ fn temporary_keys_kept_fresh_by_the_roles_anywhere_helper_are_expected() {
 }
 
 /// A process pointed at `aws_signing_helper serve` (IAM Roles Anywhere's
-/// IMDS emulator on 127.0.0.1:9911) gets the Roles Anywhere role, not the
-/// instance's: named as such, in every model, whatever the instance has.
+/// IMDS emulator, on 127.0.0.1:9911 when no `--port` is given; here a Go
+/// binary run under that name) gets the Roles Anywhere role, not the
+/// instance's: named as such, in every model. With no helper running, port
+/// 9911 is anyone's: what listens there is asked like any other emulator
+/// (here nothing does, so it serves nothing).
 #[test]
 fn a_process_on_the_roles_anywhere_imds_emulator_is_expected() {
+    let Some(go) = required("ROLECALL_TEST_GO_V2_ORACLE") else { return };
     let p = crate::host::sleeper(&[
         ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9911/"),
         ("HOME", "/nonexistent"),
         ("PATH", "/usr/bin:/bin"),
     ]);
+    let chain = |report: &Value| {
+        report["chains"].as_array().unwrap().iter().find(|c| c["subject"]["pid"] == p.0.id()).unwrap().clone()
+    };
     let (_, report) = scan_processes();
-    let c = report["chains"].as_array().unwrap().iter().find(|c| c["subject"]["pid"] == p.0.id()).unwrap();
+    let c = chain(&report);
+    assert_eq!(c["resolution"]["source"]["type"], "metadata-emulator", "no helper runs: {c:#}");
+    let gaps = report["coverage"]["gaps"].as_array().unwrap();
+    assert!(!gaps.iter().any(|g| g["target"] == "http://127.0.0.1:9911"), "refused: nothing to sign with {gaps:#?}");
+
+    let _helper = signing_helper(&go, &["serve", "--certificate", "c.pem"], &[]);
+    let (_, report) = scan_processes();
+    let c = chain(&report);
     assert_eq!(c["resolution"]["source"]["type"], "roles-anywhere-serve", "{c:#}");
     assert_eq!(c["resolution"]["shadowing"], "other-credentials", "{c:#}");
     assert!(c["other_sdks"].as_array().unwrap().is_empty(), "every model agrees: {c:#}");
+}
+
+/// A process signs from a metadata endpoint that is not the instance's, and
+/// rolecall cannot learn what it serves: it stalls past the time allowed
+/// (or, a user could arrange, is one of more endpoints than are asked). A
+/// static key could be served there unseen, so the scan is incomplete and
+/// the gate fails; the endpoint and who uses it are named. One that refuses
+/// the connection serves nothing an SDK could sign with: no gap.
+#[test]
+fn a_metadata_endpoint_that_does_not_answer_leaves_the_scan_incomplete() {
+    use crate::imds_server::{Mode, Server};
+    let slow = Server::start(Mode::Slow);
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port())
+    };
+    let env = |e: &str| [("AWS_EC2_METADATA_SERVICE_ENDPOINT", e.to_string()), ("PATH", "/usr/bin:/bin".into())];
+    let stalled_env = env(&slow.url());
+    let stalled = process(&["python3", "stalled.py"], &stalled_env.each_ref().map(|(k, v)| (*k, v.as_str())));
+    let refused_env = env(&closed);
+    let refused = process(&["python3", "refused.py"], &refused_env.each_ref().map(|(k, v)| (*k, v.as_str())));
+    let (run, report) = scan_processes();
+    let gaps = report["coverage"]["gaps"].as_array().unwrap();
+    let gap = gaps.iter().find(|g| g["target"] == slow.url()).unwrap_or_else(|| panic!("no gap: {gaps:#?}"));
+    assert_eq!(gap["reason"], "unverified", "{gap:#}");
+    let detail = gap["detail"].as_str().unwrap();
+    assert!(detail.contains(&format!("pid {} ", stalled.0.id())), "who signs from it: {detail}");
+    assert!(!gaps.iter().any(|g| g["target"] == closed.as_str()), "{gaps:#?}");
+    let c = report["chains"].as_array().unwrap().iter().find(|c| c["subject"]["pid"] == refused.0.id()).unwrap();
+    assert_eq!(c["resolution"]["source"]["type"], "metadata-emulator", "{c:#}");
+    assert_eq!(report["coverage"]["complete"], false);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(report["verdict"]["failed_conditions"].as_array().unwrap().contains(&Value::from("credentials")));
+    // Shown to a person: the endpoint, and why it counts.
+    let mut cmd = rolecall();
+    cmd.args(["scan", "--no-imds", "--sources", "processes", "--fail-on", "credentials"]);
+    let text = run_with_limit(cmd, Duration::from_secs(120));
+    assert!(
+        text.stdout.contains(&format!("{}: the metadata endpoint of pid {} ", slow.url(), stalled.0.id())),
+        "{}",
+        text.stdout
+    );
+    assert_eq!(text.code, 1);
 }
 
 /// A hybrid-activated node (`mi-…`): the SSM agent keeps its temporary keys
@@ -951,6 +1008,57 @@ fn a_persons_cached_sign_in_is_a_finding_of_its_own() {
     let f = report["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "person-session").expect("reported");
     assert_eq!((&f["live"], &f["has_secret"]), (&Value::from(false), &Value::from(false)), "{f:#}");
     assert_eq!(run.code, 0, "{:#}", report["verdict"]);
+}
+
+/// A user fills their sign-in cache with expired tokens, named to sort
+/// before the live one: rolecall reads a bounded number of cache files, and
+/// the ones past that are a gap, so the image never passes unread. At the
+/// bound, the live sign-in is read and fails the gate itself.
+#[test]
+fn a_sign_in_cache_too_full_to_read_never_passes() {
+    let access = "aoaAAAAAGdRq3kP9vXw2Lm8ZtY6cB1nH5jF0sD4gK7eQ2rU9iO3pA6zX8vC1bN4mM7lK0jH3gF6dS9aQ2wE5rT8yU1iO4pL7kJ0";
+    let cache = "home/app/.aws/sso/cache";
+    let with_decoys = |decoys: usize| {
+        let t = host();
+        for i in 0..decoys {
+            t.write(
+                format!("{cache}/{i:040x}.json"),
+                format!(r#"{{"startUrl": "https://decoy.awsapps.com/start", "accessToken": "{access}", "expiresAt": "2020-01-01T00:00:00Z"}}"#),
+            );
+        }
+        t.write(
+            format!("{cache}/ffffffffffffffffffffffffffffffffffffffff.json"),
+            format!(r#"{{"startUrl": "https://acme.awsapps.com/start", "accessToken": "{access}", "expiresAt": "2099-01-01T00:00:00Z"}}"#),
+        );
+        t
+    };
+    let live_sign_in = |report: &Value| {
+        report["findings"].as_array().unwrap().iter().any(|f| {
+            f["kind"] == "person-session"
+                && f["session"]["start_url"] == "https://acme.awsapps.com/start"
+                && f["live"] == true
+        })
+    };
+
+    // 63 decoys and the live one: all 64 read, the live one fails the gate.
+    let t = with_decoys(63);
+    let (run, report) = gate(&t);
+    assert!(live_sign_in(&report), "{:#}", report["findings"]);
+    assert_eq!(report["coverage"]["complete"], true, "{:#}", report["coverage"]);
+    assert_eq!(run.code, 1, "{:#}", report["verdict"]);
+
+    // 64 decoys: the live one is past the bound, and the scan is incomplete.
+    let t = with_decoys(64);
+    let (run, report) = gate(&t);
+    assert!(!live_sign_in(&report), "read past the bound? {:#}", report["findings"]);
+    let gaps = report["coverage"]["gaps"].as_array().unwrap();
+    let dir = format!("/{cache}");
+    let gap = gaps.iter().find(|g| g["target"] == dir.as_str()).unwrap_or_else(|| panic!("no gap: {gaps:#?}"));
+    assert_eq!(gap["reason"], "unverified", "{gap:#}");
+    assert!(gap["detail"].as_str().unwrap().contains("65 cached sign-ins"), "{gap:#}");
+    assert_eq!(report["coverage"]["complete"], false);
+    assert_eq!(run.code, 1, "an incomplete image never passes: {:#}", report["verdict"]);
+    assert!(!run.stdout.contains(access) && !run.stderr.contains(access));
 }
 
 fn base64url(s: &str) -> String {
