@@ -1,9 +1,13 @@
 //! The read ceiling: walks a tree with the walker settings rolecall uses
 //! (`sources::walk::read_everything`, on one file system) and
 //! reads every regular file in 256 KiB reads, doing nothing with the bytes.
-//! `benches/vs_ceiling.sh` times it against `rolecall scan` on the same tree.
+//! With `--match`, each buffer read also goes through rolecall's matcher
+//! (the embedded rules' keyword search and regexes) and nothing else: no
+//! checked opens, gzip, pairing or chunk overlap. That is the floor for any
+//! scan that must search every byte it reads. `benches/vs_ceiling.sh` times
+//! both against `rolecall scan` on the same tree.
 //!
-//! usage: read_ceiling --bench TREE THREADS   (run by cargo test, it reads src/)
+//! usage: read_ceiling --bench [--match] TREE THREADS   (run by cargo test, it reads src/)
 
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
@@ -13,6 +17,9 @@ use ignore::{WalkBuilder, WalkState};
 
 fn main() {
     let bench = std::env::args().any(|a| a == "--bench");
+    let matching = std::env::args().any(|a| a == "--match");
+    let rules = rolecall::rules::RuleSet::embedded().expect("the embedded rules");
+    let matcher = rolecall::matcher::Matcher::new(&rules).expect("the matcher");
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let root = match (bench, args.first()) {
         (true, Some(tree)) => tree.clone(),
@@ -20,14 +27,16 @@ fn main() {
     };
     let threads = args.get(1).and_then(|t| t.parse().ok()).unwrap_or(2);
     let device = std::fs::metadata(&root).map(|m| m.dev()).unwrap_or_else(|e| panic!("{root}: {e}"));
-    let (files, bytes) = (AtomicU64::new(0), AtomicU64::new(0));
+    let (files, bytes, matches) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
     rolecall::sources::walk::read_everything(&mut WalkBuilder::new(&root))
         .same_file_system(true)
         .threads(threads)
         .build_parallel()
         .run(|| {
             let mut buf = vec![0u8; 256 << 10];
-            let (files, bytes) = (&files, &bytes);
+            let (files, bytes, matches, matcher) = (&files, &bytes, &matches, &matcher);
+            let mut scratch = matcher.scratch();
+            let mut found = Vec::new();
             Box::new(move |entry| {
                 let Ok(entry) = entry else { return WalkState::Continue };
                 if !entry.file_type().is_some_and(|t| t.is_file()) {
@@ -43,9 +52,18 @@ fn main() {
                         break;
                     }
                     bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    if matching {
+                        found.clear();
+                        matcher.find(&buf[..n], &mut scratch, &mut found);
+                        matches.fetch_add(found.len() as u64, Ordering::Relaxed);
+                    }
                 }
                 WalkState::Continue
             })
         });
-    println!("read {} files, {} bytes", files.load(Ordering::Relaxed), bytes.load(Ordering::Relaxed));
+    let (files, bytes) = (files.load(Ordering::Relaxed), bytes.load(Ordering::Relaxed));
+    match matching {
+        true => println!("read {files} files, {bytes} bytes, {} raw matches", matches.load(Ordering::Relaxed)),
+        false => println!("read {files} files, {bytes} bytes"),
+    }
 }

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # rolecall against the read ceiling on the same tree, warm cache: the reader
 # (benches/read_ceiling.rs: the same walker settings, 256 KiB reads, no
-# matching) and `rolecall scan --fast -j THREADS`, in alternating runs, with
-# rg -uuu of the key-ID regex beside them. Prints each one's median wall,
-# user and sys time and peak RSS, and the ratios of medians.
+# matching), the matching floor (the same reader with rolecall's matcher run
+# on every buffer, and nothing else) and `rolecall scan --fast -j THREADS`,
+# in alternating runs, with rg -uuu of the key-ID regex beside them. Prints
+# each one's median wall, user and sys time and peak RSS, and the ratios of
+# medians.
 #
 # usage: benches/vs_ceiling.sh [TREE] [THREADS] [RUNS]   (default: /usr, 2, 5)
 set -euo pipefail
@@ -27,6 +29,7 @@ measure() { # measure NAME COMMAND...: one run, appended to $out/NAME as "wall u
 "$reader" --bench "$tree" "$threads" >/dev/null  # warm the cache
 for _ in $(seq "$runs"); do
   measure ceiling "$reader" --bench "$tree" "$threads"
+  measure floor "$reader" --bench --match "$tree" "$threads"
   measure rolecall "$bin" scan --fast -j "$threads" --format json --fail-on never "$tree"
   if command -v rg >/dev/null; then
     measure rg-regex rg -uuu -j "$threads" -c '(AKIA|ASIA)[A-Z2-7]{16}' "$tree"
@@ -37,7 +40,7 @@ python3 - "$out" <<'PY'
 import os, statistics, sys
 out = sys.argv[1]
 med = {}
-for name in ("ceiling", "rolecall", "rg-regex"):
+for name in ("ceiling", "floor", "rolecall", "rg-regex"):
     path = os.path.join(out, name)
     if not os.path.exists(path):
         continue
@@ -45,8 +48,9 @@ for name in ("ceiling", "rolecall", "rg-regex"):
     m = [statistics.median(c) for c in zip(*rows)]
     med[name] = m
     print(f"{name:<10} wall {m[0]:6.2f} s   user {m[1]:6.2f} s   sys {m[2]:6.2f} s   peak RSS {m[3] / 1024:6.1f} MiB")
-c, r = med["ceiling"], med["rolecall"]
+c, f, r = med["ceiling"], med["floor"], med["rolecall"]
 print(f"rolecall at {c[0] / r[0]:.2f}x the read ceiling (wall), user time {r[1] / max(c[1], 0.01):.1f}x the reader's")
+print(f"the matching floor (read + matcher only) at {c[0] / f[0]:.2f}x the read ceiling; rolecall at {f[0] / r[0]:.2f}x the floor")
 if "rg-regex" in med:
     print(f"rolecall {med['rg-regex'][0] / r[0]:.2f}x faster than rg -uuu with the key-ID regex")
 PY
