@@ -339,7 +339,7 @@ impl Client {
 
     /// One request, retried once on a connection failure or a 5xx; a read
     /// timeout is not retried (a dropped response stays dropped).
-    fn send(&self, method: reqwest::Method, path: &str, token: Option<&str>) -> Result<Body, Failure> {
+    fn send(&self, method: reqwest::Method, path: &str, header: Option<(&str, &str)>) -> Result<Body, Failure> {
         let url = self.url(path);
         let mut last = Failure::Other(format!("{method} {url}: not attempted"));
         for attempt in 0..self.attempts.max(1) {
@@ -355,8 +355,8 @@ impl Client {
             if method == reqwest::Method::PUT {
                 req = req.header("X-aws-ec2-metadata-token-ttl-seconds", TOKEN_TTL_SECONDS.to_string());
             }
-            if let Some(t) = token {
-                req = req.header("X-aws-ec2-metadata-token", t);
+            if let Some((name, value)) = header {
+                req = req.header(name, value);
             }
             let result = req.send();
             let outcome = match result {
@@ -395,8 +395,9 @@ impl Client {
         Err(last)
     }
 
+    /// A GET with the IMDSv2 session `token`, when there is one.
     fn get(&self, path: &str, token: Option<&str>) -> Result<Body, Failure> {
-        self.send(reqwest::Method::GET, path, token)
+        self.send(reqwest::Method::GET, path, token.map(|t| ("X-aws-ec2-metadata-token", t)))
     }
 
     fn token(&self) -> Result<String, Failure> {
@@ -606,6 +607,31 @@ pub fn served_credentials(opts: &ImdsOptions) -> Served {
             Err(m) => Served::Unknown(m),
         },
         Err(Failure::Status(404, m)) => Served::Nothing(m),
+        Err(e) => Served::Unknown(e.to_string()),
+    }
+}
+
+/// Asks a container credentials endpoint a process is pointed at
+/// (`AWS_CONTAINER_CREDENTIALS_FULL_URI`, `opts.endpoint`) for credentials
+/// the way the SDKs do: one GET of the URI, with the process's
+/// `Authorization` value when it has one. Only a refused connection or a
+/// 404 is [`Served::Nothing`]; everything short of an answer is
+/// [`Served::Unknown`].
+pub fn container_credentials(opts: &ImdsOptions, authorization: Option<&str>) -> Served {
+    let client = match Client::new(opts, Instant::now()) {
+        Ok(c) => c,
+        Err(e) => return Served::Unknown(e),
+    };
+    match client.send(reqwest::Method::GET, "", authorization.map(|a| ("Authorization", a))) {
+        Ok(body) => match parse_json::<ServedRoleCredentials>(&body, &client.url("")) {
+            Ok(c) => Served::Credentials(std::sync::Arc::new(RoleSession {
+                key_id: c.access_key_id,
+                secret: crate::credential::Secret::new(c.secret_access_key.as_bytes()),
+                token: c.token.filter(|t| !t.is_empty()).map(|t| crate::credential::Secret::new(t.as_bytes())),
+            })),
+            Err(m) => Served::Unknown(m),
+        },
+        Err(Failure::Refused(m) | Failure::Status(404, m)) => Served::Nothing(m),
         Err(e) => Served::Unknown(e.to_string()),
     }
 }

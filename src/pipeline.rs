@@ -8,7 +8,7 @@ use crate::chain::{
     self, Context, Detected, InstanceRole, MetadataEndpoints, Runtime, Source, Subject, SubjectChain, loadable,
 };
 use crate::coverage::{Coverage, GapReason};
-use crate::credential::{KeyId, KeyIdKind, Secret};
+use crate::credential::{self, KeyId, KeyIdKind, Secret};
 use crate::environ::Environ;
 use crate::escape;
 use crate::finding::{self, Finding, Kind};
@@ -127,10 +127,8 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
         for (endpoint, (why, users)) in &sdk.unverified {
             let shown: Vec<&str> = users.iter().take(3).map(String::as_str).collect();
             let more = if users.len() > 3 { format!(" and {} more", users.len() - 3) } else { String::new() };
-            let detail = format!(
-                "the metadata endpoint of {}{more}; {why}: what it serves as a role's credentials is not known",
-                shown.join(", ")
-            );
+            let detail =
+                format!("the credentials endpoint of {}{more}; {why}: what it serves is not known", shown.join(", "));
             coverage.gap(endpoint.clone(), GapReason::Unverified, detail);
         }
         finding::merge_loaded(&mut findings, sdk.loaded);
@@ -517,42 +515,45 @@ fn sdk_view(
     // (its environment, or its profile): asked on a live host only.
     let none = MetadataEndpoints::default();
     let unchecked = Local { signing_helper_ports: &host_helper_ports, metadata: &none };
+    // Likewise the local container credentials endpoints they name.
     let mut seen = std::collections::HashSet::new();
     let mut asked: Vec<String> = Vec::new();
+    let mut containers: Vec<chain::ContainerEndpoint> = Vec::new();
     if !image {
-        let from_processes = processes
+        let mut ask = |ctx: &chain::Context| {
+            asked.extend(chain::metadata_endpoint(ctx));
+            containers.extend(chain::container_endpoint(ctx).filter(chain::ContainerEndpoint::is_local));
+        };
+        let host_network = processes
             .iter()
-            .filter(|p| p.info.container.is_none() && seen.insert((p.environ.raw(), p.info.uid, p.cwd.as_deref())))
-            .filter_map(|p| {
-                let ctx = process_context(p, home_of(p.info.uid), &homes, files, instance, None, unchecked);
-                chain::metadata_endpoint(&ctx)
-            });
-        asked.extend(from_processes);
+            .filter(|p| p.info.container.is_none() && seen.insert((p.environ.raw(), p.info.uid, p.cwd.as_deref())));
+        for p in host_network {
+            ask(&process_context(p, home_of(p.info.uid), &homes, files, instance, None, unchecked));
+        }
         for (u, env) in users.iter().zip(&user_envs) {
             let Some(env) = env else { continue };
-            asked.extend(chain::metadata_endpoint(&user_context(env, &u.home, &homes, files, instance, unchecked)));
+            ask(&user_context(env, &u.home, &homes, files, instance, unchecked));
         }
     }
     let sessions = query_metadata_emulators(&asked, &own, &host_helper_ports, deadline);
-    let served = sessions
-        .iter()
-        .map(|(e, s)| {
-            let key_id = match s {
-                Served::Credentials(c) => KeyId::parse(c.key_id.as_bytes()),
-                _ => None,
-            };
-            (e.clone(), key_id)
-        })
-        .collect();
-    let metadata = MetadataEndpoints { own: own.clone(), served };
+    let container_answers = query_container_endpoints(&containers, deadline);
+    let served_key = |s: &Served| match s {
+        Served::Credentials(c) => KeyId::parse(c.key_id.as_bytes()),
+        _ => None,
+    };
+    let served = sessions.iter().map(|(e, s)| (e.clone(), served_key(s))).collect();
+    let served_containers = container_answers.iter().map(|(k, s)| (k.clone(), served_key(s))).collect();
+    let metadata = MetadataEndpoints { own: own.clone(), served, containers: served_containers };
     // A container's loopback is its own: nothing asked on the host's answers for it.
-    let container_metadata = MetadataEndpoints { own, served: BTreeMap::new() };
+    let container_metadata = MetadataEndpoints { own, ..Default::default() };
     let mut runtimes: BTreeMap<String, Detected> = BTreeMap::new();
     let mut view = SdkView { chains: Vec::new(), loaded: Vec::new(), unresolved: 0, unverified: BTreeMap::new() };
     // Processes that read the same files the same way (a service's workers,
     // forks) get one resolution: keyed by what the chain depends on.
     type Key = (Vec<u8>, Vec<u8>, Vec<PathBuf>, Option<PathBuf>, Option<PathBuf>, Option<String>, Option<String>);
-    let mut resolved: HashMap<Key, (chain::ChainReport, Vec<(Sighting, String)>)> = HashMap::new();
+    // Its chain, what it loads, and the credentials endpoint it signs from unverified (and why).
+    type Resolved = (chain::ChainReport, Vec<(Sighting, String)>, Option<(String, String)>);
+    let mut resolved: HashMap<Key, Resolved> = HashMap::new();
     for (i, p) in processes.iter().enumerate() {
         if late() {
             view.unresolved = processes.len() - i + users.len();
@@ -568,8 +569,12 @@ fn sdk_view(
             p.info.container.clone(),
             p.info.exe.clone(),
         );
-        if let Some((report, loaded)) = resolved.get(&key) {
-            view.chains.push(SubjectChain { subject: Subject::Process(p.info.clone()), chain: report.clone() });
+        if let Some((report, loaded, unverified)) = resolved.get(&key) {
+            let subject = Subject::Process(p.info.clone());
+            if let Some((endpoint, why)) = unverified {
+                note_unverified(&mut view.unverified, endpoint, why, &subject);
+            }
+            view.chains.push(SubjectChain { subject, chain: report.clone() });
             // Files are the same files; the environment's and command line's pairs are this process's too.
             let own = loaded.iter().filter(|(s, _)| s.location.process().is_some());
             view.loaded.extend(own.map(|(s, by)| (s.for_process(&p.info), by.clone())));
@@ -632,6 +637,27 @@ fn sdk_view(
                     .push((sdk_sighting(location, key_id.clone(), session.secret.clone(), session.token.clone()), by));
             }
         }
+        // A long-term key a local container credentials endpoint serves: the process signs with it.
+        if let Source::Container { key_id: Some(key_id), .. } = root_source(&report.resolution.source) {
+            let named = chain::container_endpoint(&ctx).filter(|_| container.is_none());
+            let session = match named.and_then(|e| container_answers.get(&e.key())) {
+                Some(Served::Credentials(c)) if key_id.kind() == KeyIdKind::LongTerm => Some(c),
+                _ => None,
+            };
+            if let Some(session) = session {
+                let location = Location::Process {
+                    process: p.info.clone(),
+                    variable: "AWS_CONTAINER_CREDENTIALS_FULL_URI".into(),
+                };
+                let by = format!("{}: the container credentials endpoint it names serves it", report.resolution.sdk);
+                loaded
+                    .push((sdk_sighting(location, key_id.clone(), session.secret.clone(), session.token.clone()), by));
+            }
+        }
+        let unverified = unverified_container(&ctx, &report, &container_answers, image, container.is_some());
+        if let Some((endpoint, why)) = &unverified {
+            note_unverified(&mut view.unverified, endpoint, why, &Subject::Process(p.info.clone()));
+        }
         // Paths in a container are shown as the host reaches them (/proc/<pid>/root/...).
         loaded_from_files(&ctx, if container.is_some() { None } else { Some(root) }, &mut loaded);
         let in_process = loadable::from_environment(&p.environ).into_iter().chain(loadable::from_command_line(&p.argv));
@@ -644,7 +670,7 @@ fn sdk_view(
         }
         view.chains.push(SubjectChain { subject: Subject::Process(p.info.clone()), chain: report.clone() });
         view.loaded.extend(loaded.iter().map(|(s, by)| (s.clone(), by.clone())));
-        resolved.insert(key, (report, loaded));
+        resolved.insert(key, (report, loaded, unverified));
     }
     for (i, (u, login_env)) in users.iter().zip(&user_envs).enumerate() {
         if late() {
@@ -663,12 +689,52 @@ fn sdk_view(
         let ctx = user_context(env, &u.home, &homes, files, instance, local);
         if login_env.is_some() {
             let subject = Subject::User { name: u.name.clone(), uid: u.uid, home: escape::path(&u.home) };
-            view.chains.push(SubjectChain { subject, chain: chain::report(&ctx, Detected::unknown) });
+            let report = chain::report(&ctx, Detected::unknown);
+            if let Some((endpoint, why)) = unverified_container(&ctx, &report, &container_answers, image, false) {
+                note_unverified(&mut view.unverified, &endpoint, &why, &subject);
+            }
+            view.chains.push(SubjectChain { subject, chain: report });
         }
         loaded_from_files(&ctx, Some(root), &mut view.loaded);
     }
-    view.unverified = unverified_endpoints(&view.chains, &sessions, image);
+    for (endpoint, (why, subjects)) in unverified_endpoints(&view.chains, &sessions, image) {
+        view.unverified.entry(endpoint).or_insert_with(|| (why, Vec::new())).1.extend(subjects);
+    }
     view
+}
+
+/// Adds `subject` to those who sign from `endpoint`, unverified for `why`.
+fn note_unverified(map: &mut BTreeMap<String, (String, Vec<String>)>, endpoint: &str, why: &str, subject: &Subject) {
+    map.entry(endpoint.to_string()).or_insert_with(|| (why.to_string(), Vec::new())).1.push(subject.to_string());
+}
+
+/// When a subject's chain (in any model) ends at a container credentials
+/// endpoint that is not AWS's own agent and whose answer is not known: the
+/// endpoint as shown, and why. A static key could be served there unseen.
+fn unverified_container(
+    ctx: &chain::Context,
+    report: &chain::ChainReport,
+    answers: &BTreeMap<String, Served>,
+    image: bool,
+    in_container: bool,
+) -> Option<(String, String)> {
+    let mut resolutions = std::iter::once(&report.resolution).chain(&report.other_sdks);
+    let ends_there = resolutions.any(
+        |r| matches!(root_source(&r.source), Source::Container { uri, .. } if !chain::is_aws_container_agent(uri)),
+    );
+    let endpoint = chain::container_endpoint(ctx).filter(|_| ends_there)?;
+    let shown = escape::cut(&credential::redact(&chain::endpoint_key(&endpoint.uri)), 200).into_owned();
+    let why = match answers.get(&endpoint.key()) {
+        _ if image => "in an image: what will serve there is not known".to_string(),
+        _ if in_container => "on a container's network: not asked".to_string(),
+        _ if !endpoint.is_local() => "not on a loopback address over http: not asked".to_string(),
+        Some(Served::Nothing(_)) => return None,
+        Some(Served::Credentials(s)) if KeyId::parse(s.key_id.as_bytes()).is_some() => return None,
+        Some(Served::Credentials(_)) => "served an access key ID of no known shape".to_string(),
+        Some(Served::Unknown(why)) => credential::redact(why),
+        None => "not asked".to_string(),
+    };
+    Some((shown, why))
 }
 
 /// The metadata endpoints other than the instance's that chains end at and
@@ -715,7 +781,7 @@ fn root_source(s: &Source) -> &Source {
     }
 }
 
-/// Endpoints asked, at most, and each one's budget.
+/// Local credential endpoints asked, at most, of each kind, and each one's budget.
 const MAX_EMULATORS: usize = 8;
 const EMULATOR_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
 
@@ -730,39 +796,72 @@ fn query_metadata_emulators(
     helper_ports: &[u16],
     deadline: Option<std::time::Instant>,
 ) -> BTreeMap<String, Served> {
-    let mut endpoints = BTreeSet::new();
+    let mut endpoints = BTreeMap::new();
     for endpoint in asked {
         let key = chain::endpoint_key(endpoint);
         let Ok(url) = reqwest::Url::parse(&key) else { continue };
         let loopback = url.host_str().and_then(|h| h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().ok());
         let helper = url.port().is_some_and(|port| helper_ports.contains(&port));
         if url.scheme() == "http" && loopback.is_some_and(|ip| ip.is_loopback()) && !helper && !own.contains(&key) {
-            endpoints.insert(key);
+            endpoints.insert(key.clone(), key);
         }
     }
+    ask_each(endpoints, deadline, "metadata emulator", |mut opts, _| {
+        opts.request_timeout = std::time::Duration::from_secs(1);
+        imds::served_credentials(&opts)
+    })
+}
+
+/// Asks each distinct local container credentials endpoint (with the
+/// authorization its caller sends) what it serves, as an SDK would, within
+/// [`EMULATOR_BUDGET`] each: by [`chain::ContainerEndpoint::key`].
+fn query_container_endpoints(
+    endpoints: &[chain::ContainerEndpoint],
+    deadline: Option<std::time::Instant>,
+) -> BTreeMap<String, Served> {
+    let mut distinct: BTreeMap<String, &chain::ContainerEndpoint> = BTreeMap::new();
+    for e in endpoints {
+        distinct.entry(e.key()).or_insert(e);
+    }
+    let uris = distinct.iter().map(|(key, e)| (key.clone(), e.uri.clone())).collect();
+    ask_each(uris, deadline, "container credentials endpoint", |opts, key| {
+        let authorization = distinct[key].authorization.as_deref().map(String::as_str);
+        imds::container_credentials(&opts, authorization)
+    })
+}
+
+/// The answer of each endpoint (`key` to URI), in key order: the first
+/// [`MAX_EMULATORS`] asked through `ask` while the run's deadline allows,
+/// with one attempt and [`EMULATOR_BUDGET`] each; the rest not asked.
+fn ask_each(
+    endpoints: BTreeMap<String, String>,
+    deadline: Option<std::time::Instant>,
+    what: &str,
+    ask: impl Fn(imds::ImdsOptions, &String) -> Served,
+) -> BTreeMap<String, Served> {
     let mut answers = BTreeMap::new();
-    for (i, endpoint) in endpoints.into_iter().enumerate() {
+    for (i, (key, uri)) in endpoints.into_iter().enumerate() {
         let late = deadline.is_some_and(|d| std::time::Instant::now() >= d);
         let answer = if i >= MAX_EMULATORS {
             Served::Unknown(format!("not asked: at most {MAX_EMULATORS} endpoints are"))
         } else if late {
             Served::Unknown("not asked: --max-seconds reached".into())
         } else {
-            let mut opts = imds::ImdsOptions::new(endpoint.clone(), None);
+            let mut opts = imds::ImdsOptions::new(uri.clone(), None);
             opts.connect_timeout = std::time::Duration::from_millis(500);
-            opts.request_timeout = std::time::Duration::from_secs(1);
+            opts.request_timeout = EMULATOR_BUDGET;
             opts.attempts = 1;
             opts.total_timeout = EMULATOR_BUDGET;
             opts.deadline = deadline;
-            imds::served_credentials(&opts)
+            ask(opts, &key)
         };
         let outcome = match &answer {
             Served::Credentials(_) => "credentials",
             Served::Nothing(_) => "nothing",
             Served::Unknown(_) => "unknown",
         };
-        tracing::debug!(endpoint = %escape::terminal(&endpoint), outcome, "metadata emulator asked");
-        answers.insert(endpoint, answer);
+        tracing::debug!(endpoint = %escape::terminal(&credential::redact(&uri)), outcome, "{what} asked");
+        answers.insert(key, answer);
     }
     answers
 }

@@ -145,7 +145,7 @@ pub(super) fn resolve(ctx: &Context) -> (Source, String) {
             let error = format!("ValueError: unsupported host in the container credentials URI {uri}");
             return (Source::Error { error }, profile);
         }
-        return (Source::Container { uri }, profile);
+        return (Source::container(uri), profile);
     }
     // 12. The instance role.
     (instance_role(ctx, Sdk::Botocore, v1_disabled(ctx, Sdk::Botocore, Some(p))), profile)
@@ -251,7 +251,7 @@ fn botocore_assume_role(
                 _ => return no_source_credentials(cs, profile),
             },
             "EcsContainer" => match container_uri(ctx) {
-                Some(uri) => Source::Container { uri },
+                Some(uri) => Source::container(uri),
                 None => return no_source_credentials(cs, profile),
             },
             _ => {

@@ -48,7 +48,7 @@ fn resolve_v3(ctx: &Context) -> (Source, String) {
         return (s, profile);
     }
     if let Some(rel) = set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
-        return (Source::Container { uri: format!("http://169.254.170.2{rel}") }, profile);
+        return (Source::container(format!("http://169.254.170.2{rel}")), profile);
     }
     (instance_role(ctx, sdk, false), profile)
 }
@@ -95,7 +95,7 @@ fn resolve_v4(ctx: &Context) -> (Source, String) {
     // (https to any host, http to a loopback, ECS or EKS address); a URI it
     // refuses throws, and nothing comes after it.
     if let Some(rel) = set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
-        return (Source::Container { uri: format!("http://169.254.170.2{rel}") }, profile);
+        return (Source::container(format!("http://169.254.170.2{rel}")), profile);
     }
     if let Some(full) = set("AWS_CONTAINER_CREDENTIALS_FULL_URI") {
         let https = reqwest::Url::parse(full).is_ok_and(|u| u.scheme() == "https");
@@ -104,7 +104,7 @@ fn resolve_v4(ctx: &Context) -> (Source, String) {
                 format!("Cannot fetch credentials from container - the full URI contains an invalid host: {full}");
             return (Source::Error { error }, profile);
         }
-        return (Source::Container { uri: full.into() }, profile);
+        return (Source::container(full.into()), profile);
     }
     (instance_role(ctx, sdk, false), profile)
 }

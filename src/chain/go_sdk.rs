@@ -362,7 +362,7 @@ fn from_profile(ctx: &Context, major: Major, release: Release, c: &Linked) -> So
                 error: "credential_source Environment: no keys in the environment".into(),
             }),
             "EcsContainer" => match ctx.var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").filter(|v| !v.is_empty()) {
-                Some(rel) => Source::Container { uri: format!("http://169.254.170.2{rel}") },
+                Some(rel) => Source::container(format!("http://169.254.170.2{rel}")),
                 None => Source::Error {
                     error: "EcsContainer credential_source without AWS_CONTAINER_CREDENTIALS_RELATIVE_URI".into(),
                 },
@@ -423,10 +423,10 @@ fn remote(ctx: &Context, major: Major, release: Release) -> Source {
                 error: format!("invalid container credentials endpoint host {host:?}: {allowed} are allowed"),
             };
         }
-        return Source::Container { uri: uri.into() };
+        return Source::container(uri.into());
     }
     if let Some(uri) = container_uri(ctx) {
-        return Source::Container { uri };
+        return Source::container(uri);
     }
     instance_role(ctx, major.sdk(), false)
 }

@@ -90,7 +90,7 @@ pub(super) fn resolve(ctx: &Context, major: Major, pod_identity: bool) -> (Sourc
         let relative = ctx.var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_some();
         let https = reqwest::Url::parse(&uri).is_ok_and(|u| u.scheme() == "https");
         if relative || https || (container_host_allowed(&uri) && (pod_identity || !is_pod_identity(&uri))) {
-            return (Source::Container { uri }, profile);
+            return (Source::container(uri), profile);
         }
         if major == Major::V1 {
             let error = format!("the full URI ({uri}) in AWS_CONTAINER_CREDENTIALS_FULL_URI has an invalid host");
@@ -158,7 +158,7 @@ fn profile_provider(ctx: &Context, files: &SdkFiles, name: &str, children: &mut 
                     None => return error("no keys for credential_source Environment".into()),
                 },
                 "ecscontainer" => match container_uri(ctx) {
-                    Some(uri) => Source::Container { uri },
+                    Some(uri) => Source::container(uri),
                     None => return error("no container endpoint for credential_source EcsContainer".into()),
                 },
                 _ => return error(format!("unsupported credential_source {cs}")),

@@ -80,8 +80,16 @@ pub enum Source {
     Ec2CredentialsFile { path: String, key_id: Option<KeyId> },
     /// A boto2 config file's `[Credentials]` (botocore only).
     BotoConfig { path: String, key_id: Option<KeyId> },
-    /// The ECS/EKS container credentials endpoint.
-    Container { uri: String },
+    /// A container credentials endpoint: ECS's or EKS Pod Identity's agent,
+    /// or one a process names (`AWS_CONTAINER_CREDENTIALS_FULL_URI`: a local
+    /// credential server). `key_id`: what a local one served when rolecall
+    /// asked it (loopback endpoints on the host's network only); a long-term
+    /// key is static, and one not asked or not answering is a coverage gap.
+    Container {
+        uri: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key_id: Option<KeyId>,
+    },
     /// The instance role, from IMDS.
     InstanceRole,
     /// Nothing: the SDK finds no credentials.
@@ -144,7 +152,9 @@ impl Source {
             | Source::ConfigFile { key_id, .. }
             | Source::Ec2CredentialsFile { key_id, .. }
             | Source::BotoConfig { key_id, .. } => key_id.as_ref(),
-            Source::MetadataEmulator { key_id, .. } => key_id.as_ref().filter(|k| k.kind() == KeyIdKind::LongTerm),
+            Source::MetadataEmulator { key_id, .. } | Source::Container { key_id, .. } => {
+                key_id.as_ref().filter(|k| k.kind() == KeyIdKind::LongTerm)
+            }
             Source::AssumeRole { source, .. } => source.static_key_id(),
             _ => None,
         }
@@ -178,7 +188,7 @@ impl Source {
             }
             Source::Ec2CredentialsFile { path, key_id } => Source::Ec2CredentialsFile { path: r(path), key_id },
             Source::BotoConfig { path, key_id } => Source::BotoConfig { path: r(path), key_id },
-            Source::Container { uri } => Source::Container { uri: r(uri) },
+            Source::Container { uri, key_id } => Source::Container { uri: r(uri), key_id },
             Source::MetadataEmulator { endpoint, key_id } => Source::MetadataEmulator { endpoint: r(endpoint), key_id },
             Source::RolesAnywhereServe { endpoint } => Source::RolesAnywhereServe { endpoint: r(endpoint) },
             Source::Error { error } => Source::Error { error: r(error) },
@@ -209,15 +219,23 @@ impl Source {
             | Source::Login { .. }
             | Source::CredentialProcess { .. }
             | Source::RolesAnywhere { .. }
-            | Source::RolesAnywhereServe { .. }
-            | Source::Container { .. } => Shadowing::OtherCredentials,
-            Source::MetadataEmulator { key_id, .. } => match key_id.as_ref().map(KeyId::kind) {
-                Some(KeyIdKind::LongTerm) => Shadowing::StaticKeys,
-                _ => Shadowing::OtherCredentials,
-            },
+            | Source::RolesAnywhereServe { .. } => Shadowing::OtherCredentials,
+            Source::MetadataEmulator { key_id, .. } | Source::Container { key_id, .. } => {
+                match key_id.as_ref().map(KeyId::kind) {
+                    Some(KeyIdKind::LongTerm) => Shadowing::StaticKeys,
+                    _ => Shadowing::OtherCredentials,
+                }
+            }
             Source::InstanceRole => Shadowing::UsesRole,
             Source::NoCredentials | Source::Error { .. } => Shadowing::Nothing,
         }
+    }
+}
+
+impl Source {
+    /// A container credentials endpoint, before anyone asked it anything.
+    pub fn container(uri: String) -> Source {
+        Source::Container { uri, key_id: None }
     }
 }
 
@@ -256,7 +274,12 @@ impl fmt::Display for Source {
                 write!(f, "static key{} in AWS_CREDENTIAL_FILE {path}", key(key_id))
             }
             Source::BotoConfig { path, key_id } => write!(f, "static key{} in boto config {path}", key(key_id)),
-            Source::Container { uri } => write!(f, "container credentials endpoint {uri}"),
+            Source::Container { uri, key_id: None } => write!(f, "container credentials endpoint {uri}"),
+            Source::Container { uri, key_id: Some(k) } => write!(
+                f,
+                "the container credentials endpoint {uri} (AWS_CONTAINER_CREDENTIALS_FULL_URI), serving {} {k}",
+                if k.kind() == KeyIdKind::LongTerm { "long-term key" } else { "temporary key" }
+            ),
             Source::RolesAnywhereServe { endpoint } => write!(
                 f,
                 "IAM Roles Anywhere (aws_signing_helper serve at {endpoint}): managed temporary credentials, not the instance role"
@@ -375,6 +398,9 @@ pub struct MetadataEndpoints {
     /// What each other endpoint served as a role's access key ID (None: it
     /// did not answer, or was not asked).
     pub served: BTreeMap<String, Option<KeyId>>,
+    /// What each local container credentials endpoint served, by
+    /// [`ContainerEndpoint::key`] (None: it did not answer, or was not asked).
+    pub containers: BTreeMap<String, Option<KeyId>>,
 }
 
 impl MetadataEndpoints {
@@ -529,7 +555,7 @@ fn resolve_built(ctx: &Context, sdk: Sdk, modules: &[SdkModule]) -> Resolution {
         Sdk::Php => php_sdk::resolve(ctx),
     };
     // Every string here came from the host's files and environments.
-    let source = person_session(ctx, roles_anywhere(source));
+    let source = container_served(ctx, person_session(ctx, roles_anywhere(source)));
     let (source, profile) = (source.redacted(), credential::redact(&profile));
     Resolution { sdk, method: source.method(), shadowing: source.shadowing(), source, profile }
 }
@@ -679,6 +705,82 @@ fn find_metadata_endpoint(ctx: &Context) -> Option<(String, Option<PathBuf>)> {
     let files = sdk_common::load_sdk_files(ctx, Sdk::JavaScriptV3).ok()?;
     let e = files.profile(profile)?.get("ec2_metadata_service_endpoint")?;
     (!e.trim().is_empty()).then(|| (e.to_string(), files.config_path().map(Path::to_path_buf)))
+}
+
+/// A container credentials endpoint a process names itself
+/// (`AWS_CONTAINER_CREDENTIALS_FULL_URI`, when no relative URI comes first),
+/// and the `Authorization` value its SDK sends there.
+pub struct ContainerEndpoint {
+    pub uri: String,
+    /// The token file's text (`AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`, read
+    /// as the process would), else `AWS_CONTAINER_AUTHORIZATION_TOKEN`.
+    pub authorization: Option<zeroize::Zeroizing<String>>,
+}
+
+impl ContainerEndpoint {
+    /// How its answer is filed: the endpoint, and a digest of the
+    /// authorization (a server may answer each caller differently).
+    pub fn key(&self) -> String {
+        use sha2::Digest as _;
+        let digest = self.authorization.as_ref().map(|a| sha2::Sha256::digest(a.as_bytes()));
+        let auth = digest.map_or_else(|| "-".to_string(), |d| data_encoding::HEXLOWER.encode(&d));
+        format!("{} {auth}", endpoint_key(&self.uri))
+    }
+
+    /// On a loopback address over http, where a local credential server
+    /// (aws-vault's, Greengrass's) listens and the SDKs accept plain http.
+    pub fn is_local(&self) -> bool {
+        let Ok(url) = reqwest::Url::parse(&self.uri) else { return false };
+        let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
+        let loopback = host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) || host == "localhost";
+        url.scheme() == "http" && loopback
+    }
+}
+
+/// The container credentials endpoint the process names, if any.
+pub fn container_endpoint(ctx: &Context) -> Option<ContainerEndpoint> {
+    if ctx.var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_some() {
+        return None;
+    }
+    let uri = ctx.var("AWS_CONTAINER_CREDENTIALS_FULL_URI")?.to_string();
+    let from_file = ctx.var("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE").map(|path| {
+        let text = ctx.expand(path, Sdk::GoV2).and_then(|p| ctx.files.open(&p, 16 * 1024)?.ok()).and_then(|o| {
+            let mut bytes = zeroize::Zeroizing::new(Vec::new());
+            std::io::Read::read_to_end(&mut std::io::Read::take(o.file, 16 * 1024), &mut bytes).ok()?;
+            std::str::from_utf8(&bytes).ok().map(|t| zeroize::Zeroizing::new(t.trim().to_string()))
+        });
+        text.unwrap_or_default()
+    });
+    let authorization =
+        from_file.or_else(|| ctx.var("AWS_CONTAINER_AUTHORIZATION_TOKEN").map(|t| zeroize::Zeroizing::new(t.into())));
+    Some(ContainerEndpoint { uri, authorization })
+}
+
+/// Whether `uri` is one of AWS's own container credentials agents (ECS's,
+/// EKS Pod Identity's), which serve temporary credentials: never asked.
+pub fn is_aws_container_agent(uri: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(uri) else { return false };
+    let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_ascii_lowercase();
+    matches!(host.as_str(), "169.254.170.2" | "169.254.170.23" | "fd00:ec2::23")
+}
+
+/// A container source marked with what a local endpoint served the
+/// process, when rolecall asked it (also as an assumed role's source).
+fn container_served(ctx: &Context, source: Source) -> Source {
+    if ctx.metadata.containers.is_empty() {
+        return source;
+    }
+    match source {
+        Source::Container { uri, key_id: None } => {
+            let named = container_endpoint(ctx).filter(|e| endpoint_key(&e.uri) == endpoint_key(&uri));
+            let key_id = named.and_then(|e| ctx.metadata.containers.get(&e.key()).cloned().flatten());
+            Source::Container { uri, key_id }
+        }
+        Source::AssumeRole { profile, role_arn, source } => {
+            Source::AssumeRole { profile, role_arn, source: Box::new(container_served(ctx, *source)) }
+        }
+        s => s,
+    }
 }
 
 fn container_uri(ctx: &Context) -> Option<String> {
@@ -831,14 +933,16 @@ fn pod_identity_note(ctx: &Context, r: &Resolution, runtime: Runtime, modules: &
             return None;
         }
         let newer = go_sdk::resolve(ctx, major, go_sdk::Release::PodIdentity).0.redacted();
-        return (newer != r.source && matches!(&newer, Source::Container { uri } if is_pod_identity(uri))).then(|| {
-            format!(
-                "the {sdk} release this binary was built with is not known: modelled as the release read, which \
+        return (newer != r.source && matches!(&newer, Source::Container { uri, .. } if is_pod_identity(uri))).then(
+            || {
+                format!(
+                    "the {sdk} release this binary was built with is not known: modelled as the release read, which \
                  refuses EKS Pod Identity's endpoint; {minimum} and later fetch credentials from it"
-            )
-        });
+                )
+            },
+        );
     }
-    matches!(&r.source, Source::Container { uri } if is_pod_identity(uri)).then(|| {
+    matches!(&r.source, Source::Container { uri, .. } if is_pod_identity(uri)).then(|| {
         format!(
             "EKS Pod Identity's endpoint: {sdk} fetches credentials from it from {minimum}; the process does not \
              say which release it runs, and an older one refuses the endpoint and goes on down its chain"

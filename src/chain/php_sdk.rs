@@ -52,7 +52,7 @@ pub(super) fn resolve(ctx: &Context) -> (Source, String) {
     }
     let relative = set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
     if let Some(rel) = relative {
-        return (Source::Container { uri: format!("http://169.254.170.2{rel}") }, profile);
+        return (Source::container(format!("http://169.254.170.2{rel}")), profile);
     }
     (instance_role(ctx, Sdk::Php, false), profile)
 }

@@ -152,7 +152,7 @@ impl Shared {
                     _ => Err(format!("no instance role for credential_source {cs} of {profile}")),
                 },
                 "EcsContainer" => match ctx.var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
-                    Some(rel) => Ok(wrap(Source::Container { uri: format!("http://169.254.170.2{rel}") })),
+                    Some(rel) => Ok(wrap(Source::container(format!("http://169.254.170.2{rel}")))),
                     None => Err(format!("no container credentials for credential_source {cs} of {profile}")),
                 },
                 _ => Err(format!("InvalidCredentialSourceError: Unsupported credential_source: {cs}")),
@@ -229,7 +229,7 @@ pub(super) fn resolve(ctx: &Context) -> (Source, String) {
         return (Source::CredentialProcess { profile: profile.clone(), command: command.clone() }, profile);
     }
     if let Some(rel) = ctx.var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
-        return (Source::Container { uri: format!("http://169.254.170.2{rel}") }, profile);
+        return (Source::container(format!("http://169.254.170.2{rel}")), profile);
     }
     (instance_role(ctx, Sdk::Ruby, false), profile)
 }

@@ -105,7 +105,7 @@ pub(super) fn remote_sources(ctx: &Context, sdk: Sdk, v1_disabled: bool) -> Sour
         if reqwest::Url::parse(&uri).ok().and_then(|u| u.host_str().map(str::len)).unwrap_or(0) == 0 {
             return Source::Error { error: format!("the container credentials URI {uri} names no host") };
         }
-        return Source::Container { uri };
+        return Source::container(uri);
     }
     instance_role(ctx, sdk, v1_disabled)
 }
@@ -123,7 +123,7 @@ pub(super) fn named_source(ctx: &Context, sdk: Sdk, name: &str, v1_disabled: boo
             Source::InstanceRole => Source::InstanceRole,
             _ => unavailable(),
         },
-        "EcsContainer" => container_uri(ctx).map_or_else(unavailable, |uri| Source::Container { uri }),
+        "EcsContainer" => container_uri(ctx).map_or_else(unavailable, Source::container),
         _ => return None,
     })
 }

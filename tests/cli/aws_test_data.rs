@@ -278,7 +278,7 @@ fn the_rust_sdk_model_passes_aws_container_endpoint_test_data() {
             serde_json::from_value::<BTreeMap<String, String>>(t["env"].clone()).unwrap().into_iter().collect();
         let got = resolve_on(&env, &[], false, |ctx| chain::resolve(ctx, Sdk::Rust).source);
         let ok = match (t["result"].get("Ok").and_then(Value::as_str), &got) {
-            (Some(uri), Source::Container { uri: ours }) => uri == ours,
+            (Some(uri), Source::Container { uri: ours, .. }) => uri == ours,
             (None, Source::Error { .. } | Source::NoCredentials) => true,
             _ => false,
         };

@@ -451,3 +451,55 @@ pub fn read_request(reader: &mut impl BufRead) -> Option<HttpRequest> {
     reader.read_exact(&mut body).ok()?;
     Some(HttpRequest { method, path, headers, body })
 }
+
+/// A container credentials endpoint as a local credential server runs one
+/// (aws-vault's ECS server, Greengrass's token exchange service): any GET
+/// answers the credentials JSON when its `Authorization` header is `auth`,
+/// 401 otherwise. Keeps the `Authorization` values it was sent.
+pub struct CredentialServer {
+    addr: std::net::SocketAddr,
+    authorizations: Arc<Mutex<Vec<String>>>,
+}
+
+impl CredentialServer {
+    pub fn start(auth: &str, key_id: &str, secret: &str, token: &str) -> CredentialServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let authorizations = Arc::new(Mutex::new(Vec::new()));
+        let body = format!(
+            r#"{{"AccessKeyId": "{key_id}", "SecretAccessKey": "{secret}", "Token": "{token}", "Expiration": "2099-01-01T00:00:00Z"}}"#
+        );
+        let (auth, seen) = (auth.to_string(), Arc::clone(&authorizations));
+        thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                conn.set_read_timeout(Some(Duration::from_secs(10))).ok();
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut conn = conn;
+                while let Some(request) = read_request(&mut reader) {
+                    let given = request.headers.get("authorization").cloned().unwrap_or_default();
+                    seen.lock().unwrap().push(given.clone());
+                    let (status, text) =
+                        if given == auth { ("200 OK", body.as_str()) } else { ("401 Unauthorized", "{}") };
+                    let response = format!(
+                        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{text}",
+                        text.len()
+                    );
+                    if conn.write_all(response.as_bytes()).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        CredentialServer { addr, authorizations }
+    }
+
+    /// The endpoint's URI, as `AWS_CONTAINER_CREDENTIALS_FULL_URI` names it.
+    pub fn uri(&self) -> String {
+        format!("http://{}/creds", self.addr)
+    }
+
+    pub fn authorizations(&self) -> Vec<String> {
+        self.authorizations.lock().unwrap().clone()
+    }
+}

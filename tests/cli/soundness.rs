@@ -877,7 +877,7 @@ fn a_metadata_endpoint_that_does_not_answer_leaves_the_scan_incomplete() {
     cmd.args(["scan", "--no-imds", "--sources", "processes", "--fail-on", "credentials"]);
     let text = run_with_limit(cmd, Duration::from_secs(120));
     assert!(
-        text.stdout.contains(&format!("{}: the metadata endpoint of pid {} ", slow.url(), stalled.0.id())),
+        text.stdout.contains(&format!("{}: the credentials endpoint of pid {} ", slow.url(), stalled.0.id())),
         "{}",
         text.stdout
     );
@@ -934,6 +934,97 @@ fn a_hybrid_nodes_ssm_agent_credentials_are_expected_only_where_the_agent_says()
     let (run, report) = gate(&t);
     live(&report, &k, "/root/.aws/credentials");
     assert_gate_fails(&run, &report);
+}
+
+/// A process pointed at a local container credentials server
+/// (`AWS_CONTAINER_CREDENTIALS_FULL_URI` on loopback: aws-vault's ECS
+/// server, a hand-rolled one) gets whatever it serves. rolecall asks it as
+/// the SDKs do, with the `Authorization` value the process sends (from
+/// `AWS_CONTAINER_AUTHORIZATION_TOKEN`, or the file
+/// `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` names): a long-term key served
+/// so is a live static credential of that process, and the gate fails; a
+/// temporary one is other credentials; a server that refuses rolecall's
+/// authorization, or does not answer, leaves the scan incomplete. botocore
+/// itself loads the long-term key from it.
+#[test]
+fn a_local_container_credentials_server_serving_a_long_term_key_is_static() {
+    use crate::imds_server::CredentialServer;
+    let k = key(24);
+    let auth = "made-up-container-authorization-4f1d";
+    let statik = CredentialServer::start(auth, &k, SECRET, "");
+    let temporary = CredentialServer::start(auth, "ASIAQNZGKNWXHOBBHJ7G", SECRET, "IQoJb3JpZ2luX2VjEJr");
+    // Accepts connections (the kernel's backlog) and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_uri = format!("http://{}/creds", silent.local_addr().unwrap());
+    let t = Tree::new();
+    let token_file = t.write("run/container-token", format!("{auth}\n"));
+    fn at(uri: &str, auth: (&'static str, &str)) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri.into()),
+            (auth.0, auth.1.into()),
+            ("PATH", "/usr/bin:/bin".into()),
+        ]
+    }
+    let cases = [
+        ("static.py", at(&statik.uri(), ("AWS_CONTAINER_AUTHORIZATION_TOKEN", auth))),
+        ("by_file.py", at(&statik.uri(), ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", token_file.to_str().unwrap()))),
+        ("wrong.py", at(&statik.uri(), ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "someone-elses"))),
+        ("temporary.py", at(&temporary.uri(), ("AWS_CONTAINER_AUTHORIZATION_TOKEN", auth))),
+        ("stalled.py", at(&silent_uri, ("AWS_CONTAINER_AUTHORIZATION_TOKEN", auth))),
+    ];
+    let running: Vec<Child> = cases
+        .iter()
+        .map(|(name, env)| {
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            process(&["python3", name], &env)
+        })
+        .collect();
+    let (run, report) = scan_processes();
+    let chain = |i: usize| {
+        report["chains"].as_array().unwrap().iter().find(|c| c["subject"]["pid"] == running[i].0.id()).unwrap().clone()
+    };
+    for i in [0, 1] {
+        let c = chain(i);
+        assert_eq!(c["resolution"]["source"]["type"], "container", "{c:#}");
+        assert_eq!(c["resolution"]["source"]["key_id"], k.as_str(), "{c:#}");
+        assert_eq!(c["resolution"]["shadowing"], "static-keys", "{c:#}");
+        let f = live_in_process(&report, &k, running[i].0.id());
+        assert_eq!(f["location"]["variable"], "AWS_CONTAINER_CREDENTIALS_FULL_URI", "{f:#}");
+    }
+    let c = chain(3);
+    assert_eq!(c["resolution"]["source"]["key_id"], "ASIAQNZGKNWXHOBBHJ7G", "{c:#}");
+    assert_eq!(c["resolution"]["shadowing"], "other-credentials", "{c:#}");
+    let gaps = report["coverage"]["gaps"].as_array().unwrap();
+    let gap = |uri: &str, pid: u32| {
+        let target = uri.trim_end_matches('/');
+        let g = gaps
+            .iter()
+            .find(|g| g["target"] == target && g["detail"].as_str().unwrap().contains(&format!("pid {pid} ")));
+        g.unwrap_or_else(|| panic!("no gap for {target} (pid {pid}): {gaps:#?}")).clone()
+    };
+    let refused = gap(&statik.uri(), running[2].0.id());
+    assert!(refused["detail"].as_str().unwrap().contains("answered 401"), "{refused:#}");
+    assert_eq!(gap(&silent_uri, running[4].0.id())["reason"], "unverified");
+    assert_eq!(report["coverage"]["complete"], false);
+    assert_gate_fails(&run, &report);
+    // Asked with each process's own authorization, the file's trimmed.
+    let sent = statik.authorizations();
+    assert!(sent.iter().any(|a| a == auth) && sent.iter().any(|a| a == "someone-elses"), "{sent:?}");
+    for secret in [SECRET, auth, "IQoJb3JpZ2luX2VjEJr"] {
+        assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret), "shown: {secret}");
+    }
+    // botocore, asked through the same endpoint, signs with the long-term key and no session token.
+    if let Some(python) = std::env::var_os("ROLECALL_TEST_PYTHON") {
+        let loaded = Command::new(python)
+            .args(["-c", "import botocore.session\nc = botocore.session.Session().get_credentials()\nprint(c.access_key, repr(c.token))"])
+            .env_clear()
+            .envs([("AWS_CONTAINER_CREDENTIALS_FULL_URI", statik.uri()), ("AWS_CONTAINER_AUTHORIZATION_TOKEN", auth.into())])
+            .envs([("AWS_CONFIG_FILE", "/nonexistent"), ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")])
+            .output()
+            .expect("run botocore");
+        let out = String::from_utf8_lossy(&loaded.stdout);
+        assert_eq!(out.trim(), format!("{k} ''"), "{}", String::from_utf8_lossy(&loaded.stderr));
+    }
 }
 
 /// A person's sign-in cached on a server (an IAM Identity Center token, an
