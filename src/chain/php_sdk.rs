@@ -2,11 +2,14 @@
 //! aws-sdk-php 3.x read): the environment, web identity, then from the
 //! shared files SSO, `credential_process` before the profile's static keys
 //! or role, and `[profile default]` of `~/.aws/config` last; then the
-//! container or IMDS. A provider that fails lets the chain go on. No PHP SDK
-//! can be installed here: checked only by rolecall's own tests.
+//! container (either URI set; `EcsCredentialProvider` of the 3.x releases
+//! with retries and `AccountId` read) or else IMDS. A provider that fails
+//! lets the chain go on. No PHP SDK can be installed here: checked only by
+//! rolecall's own tests.
 
 use std::path::PathBuf;
 
+use super::sdk_common::container_host_allowed;
 use super::{Context, Sdk, Source, instance_role, key_of, keys_in_file};
 use crate::awsconfig::{self, Options, Sections, section};
 use crate::hostfs::FileText;
@@ -50,9 +53,19 @@ pub(super) fn resolve(ctx: &Context) -> (Source, String) {
     if let Some(s) = config_default.and_then(|p| ini(&config, &config_path, "profile default", p, true)) {
         return (s, profile);
     }
-    let relative = set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
-    if let Some(rel) = relative {
+    // Either container URI set: the container provider instead of IMDS
+    // (`shouldUseEcs`). The relative URI first, else the full one, which
+    // over http must name a loopback, ECS or EKS host; any other throws.
+    if let Some(rel) = set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
         return (Source::container(format!("http://169.254.170.2{rel}")), profile);
+    }
+    if let Some(full) = set("AWS_CONTAINER_CREDENTIALS_FULL_URI") {
+        let https = reqwest::Url::parse(full).is_ok_and(|u| u.scheme() == "https");
+        if !https && !container_host_allowed(full) {
+            let error = format!("CredentialsException: Uri '{full}' contains an unsupported host.");
+            return (Source::Error { error }, profile);
+        }
+        return (Source::container(full.into()), profile);
     }
     (instance_role(ctx, Sdk::Php, false), profile)
 }

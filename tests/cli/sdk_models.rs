@@ -193,27 +193,35 @@ fn cases() -> Vec<Case> {
             )
         },
         // A full URI over http only to a loopback, ECS or EKS address: Java v2
-        // goes on to IMDS past one it refuses, v1 and .NET v4 stop (.NET v3 as
-        // read never reads the full URI; PHP as read, only the relative one).
+        // goes on to IMDS past one it refuses, v1, .NET v4 and PHP stop (.NET
+        // v3 as read never reads the full URI). PHP: `EcsCredentialProvider`
+        // of 3.x with retries, its `isCompatibleUri`.
         Case {
             env: vec![("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://169.254.170.23/v1/credentials".into())],
             ..case(
                 "a full container URI on the EKS Pod Identity agent's address",
-                ["container", "container", "container", "instance-role", "instance-role"],
+                ["container", "container", "container", "instance-role", "container"],
             )
         },
         Case {
             env: vec![("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://10.1.2.3/creds".into())],
             ..case(
                 "a full container URI on another address over http",
-                ["instance-role", "error", "error", "instance-role", "instance-role"],
+                ["instance-role", "error", "error", "instance-role", "error"],
             )
         },
         Case {
             env: vec![("AWS_CONTAINER_CREDENTIALS_FULL_URI", "https://creds.example.com/v1".into())],
             ..case(
                 "a full container URI over https",
-                ["container", "container", "container", "instance-role", "instance-role"],
+                ["container", "container", "container", "instance-role", "container"],
+            )
+        },
+        Case {
+            env: vec![("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://localhost:9731/creds".into())],
+            ..case(
+                "a full container URI on loopback (a local credential server)",
+                ["container", "container", "container", "instance-role", "container"],
             )
         },
         // Java v1 reads its own variable for the credentials file.
