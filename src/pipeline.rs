@@ -129,7 +129,9 @@ pub fn run(settings: &Settings, matcher: &Matcher) -> Report {
             let more = if users.len() > 3 { format!(" and {} more", users.len() - 3) } else { String::new() };
             let detail =
                 format!("the credentials endpoint of {}{more}; {why}: what it serves is not known", shown.join(", "));
-            coverage.gap(endpoint.clone(), GapReason::Unverified, detail);
+            // A URL a process chose: no secret in it is shown, nor more than a line of it.
+            let target = escape::cut(&credential::redact(endpoint), 200).into_owned();
+            coverage.gap(target, GapReason::Unverified, credential::redact(&detail));
         }
         finding::merge_loaded(&mut findings, sdk.loaded);
         let chains = sdk.chains;
@@ -552,7 +554,7 @@ fn sdk_view(
     // forks) get one resolution: keyed by what the chain depends on.
     type Key = (Vec<u8>, Vec<u8>, Vec<PathBuf>, Option<PathBuf>, Option<PathBuf>, Option<String>, Option<String>);
     // Its chain, what it loads, and the credentials endpoint it signs from unverified (and why).
-    type Resolved = (chain::ChainReport, Vec<(Sighting, String)>, Option<(String, String)>);
+    type Resolved = (chain::ChainReport, Vec<(Sighting, String)>, Vec<(String, String)>);
     let mut resolved: HashMap<Key, Resolved> = HashMap::new();
     for (i, p) in processes.iter().enumerate() {
         if late() {
@@ -571,7 +573,7 @@ fn sdk_view(
         );
         if let Some((report, loaded, unverified)) = resolved.get(&key) {
             let subject = Subject::Process(p.info.clone());
-            if let Some((endpoint, why)) = unverified {
+            for (endpoint, why) in unverified {
                 note_unverified(&mut view.unverified, endpoint, why, &subject);
             }
             view.chains.push(SubjectChain { subject, chain: report.clone() });
@@ -654,8 +656,9 @@ fn sdk_view(
                     .push((sdk_sighting(location, key_id.clone(), session.secret.clone(), session.token.clone()), by));
             }
         }
-        let unverified = unverified_container(&ctx, &report, &container_answers, image, container.is_some());
-        if let Some((endpoint, why)) = &unverified {
+        let answers = (&sessions, &container_answers);
+        let unverified = unverified_sources(&ctx, &report, answers, image, container.is_some());
+        for (endpoint, why) in &unverified {
             note_unverified(&mut view.unverified, endpoint, why, &Subject::Process(p.info.clone()));
         }
         // Paths in a container are shown as the host reaches them (/proc/<pid>/root/...).
@@ -690,15 +693,12 @@ fn sdk_view(
         if login_env.is_some() {
             let subject = Subject::User { name: u.name.clone(), uid: u.uid, home: escape::path(&u.home) };
             let report = chain::report(&ctx, Detected::unknown);
-            if let Some((endpoint, why)) = unverified_container(&ctx, &report, &container_answers, image, false) {
+            for (endpoint, why) in unverified_sources(&ctx, &report, (&sessions, &container_answers), image, false) {
                 note_unverified(&mut view.unverified, &endpoint, &why, &subject);
             }
             view.chains.push(SubjectChain { subject, chain: report });
         }
         loaded_from_files(&ctx, Some(root), &mut view.loaded);
-    }
-    for (endpoint, (why, subjects)) in unverified_endpoints(&view.chains, &sessions, image) {
-        view.unverified.entry(endpoint).or_insert_with(|| (why, Vec::new())).1.extend(subjects);
     }
     view
 }
@@ -708,67 +708,45 @@ fn note_unverified(map: &mut BTreeMap<String, (String, Vec<String>)>, endpoint: 
     map.entry(endpoint.to_string()).or_insert_with(|| (why.to_string(), Vec::new())).1.push(subject.to_string());
 }
 
-/// When a subject's chain (in any model) ends at a container credentials
-/// endpoint that is not AWS's own agent and whose answer is not known: the
-/// endpoint as shown, and why. A static key could be served there unseen.
-fn unverified_container(
+/// The local credential endpoints a subject's chain (in any model) ends at
+/// whose answer is not known: a metadata endpoint other than the
+/// instance's, a container credentials endpoint other than AWS's own
+/// agents. Each as compared ([`chain::endpoint_key`]), and why. A static
+/// key could be served there unseen.
+fn unverified_sources(
     ctx: &chain::Context,
     report: &chain::ChainReport,
-    answers: &BTreeMap<String, Served>,
+    answers: (&BTreeMap<String, Served>, &BTreeMap<String, Served>),
     image: bool,
     in_container: bool,
-) -> Option<(String, String)> {
-    let mut resolutions = std::iter::once(&report.resolution).chain(&report.other_sdks);
-    let ends_there = resolutions.any(
-        |r| matches!(root_source(&r.source), Source::Container { uri, .. } if !chain::is_aws_container_agent(uri)),
-    );
-    let endpoint = chain::container_endpoint(ctx).filter(|_| ends_there)?;
-    let shown = escape::cut(&credential::redact(&chain::endpoint_key(&endpoint.uri)), 200).into_owned();
-    let why = match answers.get(&endpoint.key()) {
-        _ if image => "in an image: what will serve there is not known".to_string(),
-        _ if in_container => "on a container's network: not asked".to_string(),
-        _ if !endpoint.is_local() => "not on a loopback address over http: not asked".to_string(),
-        Some(Served::Nothing(_)) => return None,
-        Some(Served::Credentials(s)) if KeyId::parse(s.key_id.as_bytes()).is_some() => return None,
-        Some(Served::Credentials(_)) => "served an access key ID of no known shape".to_string(),
-        Some(Served::Unknown(why)) => credential::redact(why),
-        None => "not asked".to_string(),
+) -> Vec<(String, String)> {
+    let ends_at = |at: &dyn Fn(&Source) -> bool| {
+        std::iter::once(&report.resolution).chain(&report.other_sdks).any(|r| at(root_source(&r.source)))
     };
-    Some((shown, why))
-}
-
-/// The metadata endpoints other than the instance's that chains end at and
-/// whose answer is not known (not asked, or not answered): each with why,
-/// and who signs from it. A process could get a static key there unseen.
-fn unverified_endpoints(
-    chains: &[SubjectChain],
-    sessions: &BTreeMap<String, Served>,
-    image: bool,
-) -> BTreeMap<String, (String, Vec<String>)> {
-    let mut out: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
-    for c in chains {
-        let in_container = matches!(&c.subject, Subject::Process(p) if p.container.is_some());
-        let resolutions = std::iter::once(&c.chain.resolution).chain(&c.chain.other_sdks);
-        let endpoints: BTreeSet<&str> = resolutions
-            .filter_map(|r| match root_source(&r.source) {
-                Source::MetadataEmulator { endpoint, .. } => Some(endpoint.as_str()),
-                _ => None,
-            })
-            .collect();
-        for endpoint in endpoints {
-            let key = chain::endpoint_key(endpoint);
-            let why = match sessions.get(&key) {
-                _ if image => "in an image: what will serve there is not known".to_string(),
-                _ if in_container => "on a container's network: not asked".to_string(),
-                Some(Served::Nothing(_)) => continue,
-                Some(Served::Credentials(s)) if KeyId::parse(s.key_id.as_bytes()).is_some() => continue,
-                Some(Served::Credentials(_)) => "served an access key ID of no known shape".to_string(),
-                Some(Served::Unknown(why)) => why.clone(),
-                None => "not on a loopback address over http: not asked".to_string(),
-            };
-            let entry = out.entry(key).or_insert_with(|| (why, Vec::new()));
-            entry.1.push(c.subject.to_string());
-        }
+    let why = |answer: Option<&Served>, local: bool| -> Option<String> {
+        Some(match answer {
+            _ if image => "in an image: what will serve there is not known".into(),
+            _ if in_container => "on a container's network: not asked".into(),
+            _ if !local => "not on a loopback address over http: not asked".into(),
+            Some(Served::Nothing(_)) => return None,
+            Some(Served::Credentials(s)) if KeyId::parse(s.key_id.as_bytes()).is_some() => return None,
+            Some(Served::Credentials(_)) => "served an access key ID of no known shape".into(),
+            Some(Served::Unknown(why)) => why.clone(),
+            None => "not asked".into(),
+        })
+    };
+    let (emulators, containers) = answers;
+    let mut out = Vec::new();
+    // Worked out again from the process's own settings: the chain's copy is redacted.
+    let emulator = chain::metadata_endpoint(ctx).filter(|_| ends_at(&|s| matches!(s, Source::MetadataEmulator { .. })));
+    if let Some(endpoint) = emulator {
+        let key = chain::endpoint_key(&endpoint);
+        out.extend(why(emulators.get(&key), chain::is_local_http(&endpoint)).map(|why| (key, why)));
+    }
+    let foreign = |s: &Source| matches!(s, Source::Container { uri, .. } if !chain::is_aws_container_agent(uri));
+    if let Some(endpoint) = chain::container_endpoint(ctx).filter(|_| ends_at(&foreign)) {
+        let answer = containers.get(&endpoint.key());
+        out.extend(why(answer, endpoint.is_local()).map(|why| (chain::endpoint_key(&endpoint.uri), why)));
     }
     out
 }
@@ -800,9 +778,8 @@ fn query_metadata_emulators(
     for endpoint in asked {
         let key = chain::endpoint_key(endpoint);
         let Ok(url) = reqwest::Url::parse(&key) else { continue };
-        let loopback = url.host_str().and_then(|h| h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().ok());
         let helper = url.port().is_some_and(|port| helper_ports.contains(&port));
-        if url.scheme() == "http" && loopback.is_some_and(|ip| ip.is_loopback()) && !helper && !own.contains(&key) {
+        if chain::is_local_http(&key) && !helper && !own.contains(&key) {
             endpoints.insert(key.clone(), key);
         }
     }

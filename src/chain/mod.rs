@@ -118,6 +118,11 @@ pub enum Shadowing {
 }
 
 impl Source {
+    /// A container credentials endpoint, before anyone asked it anything.
+    pub fn container(uri: String) -> Source {
+        Source::Container { uri, key_id: None }
+    }
+
     /// botocore's `Credentials.method` for this source.
     pub fn method(&self) -> &'static str {
         match self {
@@ -229,13 +234,6 @@ impl Source {
             Source::InstanceRole => Shadowing::UsesRole,
             Source::NoCredentials | Source::Error { .. } => Shadowing::Nothing,
         }
-    }
-}
-
-impl Source {
-    /// A container credentials endpoint, before anyone asked it anything.
-    pub fn container(uri: String) -> Source {
-        Source::Container { uri, key_id: None }
     }
 }
 
@@ -730,11 +728,17 @@ impl ContainerEndpoint {
     /// On a loopback address over http, where a local credential server
     /// (aws-vault's, Greengrass's) listens and the SDKs accept plain http.
     pub fn is_local(&self) -> bool {
-        let Ok(url) = reqwest::Url::parse(&self.uri) else { return false };
-        let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
-        let loopback = host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) || host == "localhost";
-        url.scheme() == "http" && loopback
+        is_local_http(&self.uri)
     }
+}
+
+/// Whether `uri` is http to a loopback address (or `localhost`): a local
+/// server rolecall may ask as the process's SDK would.
+pub fn is_local_http(uri: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(uri) else { return false };
+    let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
+    let loopback = host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) || host == "localhost";
+    url.scheme() == "http" && loopback
 }
 
 /// The container credentials endpoint the process names, if any.
