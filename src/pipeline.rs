@@ -264,6 +264,7 @@ fn process_context<'a>(
         signing_helper_ports,
         metadata,
         metadata_endpoint,
+        container_endpoint: Default::default(),
     }
 }
 
@@ -299,6 +300,7 @@ fn user_context<'a>(
         signing_helper_ports,
         metadata,
         metadata_endpoint,
+        container_endpoint: Default::default(),
     }
 }
 
@@ -524,7 +526,7 @@ fn sdk_view(
     if !image {
         let mut ask = |ctx: &chain::Context| {
             asked.extend(chain::metadata_endpoint(ctx));
-            containers.extend(chain::container_endpoint(ctx).filter(chain::ContainerEndpoint::is_local));
+            containers.extend(chain::container_endpoint(ctx).filter(|e| e.is_local()).cloned());
         };
         let host_network = processes
             .iter()
@@ -744,7 +746,7 @@ fn unverified_sources(
         out.extend(why(emulators.get(&key), chain::is_local_http(&endpoint)).map(|why| (key, why)));
     }
     let foreign = |s: &Source| matches!(s, Source::Container { uri, .. } if !chain::is_aws_container_agent(uri));
-    if let Some(endpoint) = chain::container_endpoint(ctx).filter(|_| ends_at(&foreign)) {
+    if let Some(endpoint) = ends_at(&foreign).then(|| chain::container_endpoint(ctx)).flatten() {
         let answer = containers.get(&endpoint.key());
         out.extend(why(answer, endpoint.is_local()).map(|why| (chain::endpoint_key(&endpoint.uri), why)));
     }

@@ -384,6 +384,8 @@ pub struct Context<'a> {
     pub metadata: &'a MetadataEndpoints,
     /// [`metadata_endpoint_from`]'s answer, worked out once (every model asks).
     pub metadata_endpoint: std::cell::OnceCell<Option<(String, Option<PathBuf>)>>,
+    /// [`container_endpoint`]'s answer, worked out once (it may read a token file).
+    pub container_endpoint: std::cell::OnceCell<Option<ContainerEndpoint>>,
 }
 
 /// The instance metadata endpoints processes are pointed at, as far as
@@ -708,6 +710,7 @@ fn find_metadata_endpoint(ctx: &Context) -> Option<(String, Option<PathBuf>)> {
 /// A container credentials endpoint a process names itself
 /// (`AWS_CONTAINER_CREDENTIALS_FULL_URI`, when no relative URI comes first),
 /// and the `Authorization` value its SDK sends there.
+#[derive(Clone)]
 pub struct ContainerEndpoint {
     pub uri: String,
     /// The token file's text (`AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`, read
@@ -742,7 +745,11 @@ pub fn is_local_http(uri: &str) -> bool {
 }
 
 /// The container credentials endpoint the process names, if any.
-pub fn container_endpoint(ctx: &Context) -> Option<ContainerEndpoint> {
+pub fn container_endpoint<'c>(ctx: &'c Context) -> Option<&'c ContainerEndpoint> {
+    ctx.container_endpoint.get_or_init(|| find_container_endpoint(ctx)).as_ref()
+}
+
+fn find_container_endpoint(ctx: &Context) -> Option<ContainerEndpoint> {
     if ctx.var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_some() {
         return None;
     }

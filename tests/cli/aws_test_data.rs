@@ -210,6 +210,7 @@ fn run_cases(dir: &str, resolve: impl Fn(&Context) -> Source) -> (usize, Vec<Str
             signing_helper_ports: &[],
             metadata: &MetadataEndpoints::default(),
             metadata_endpoint: Default::default(),
+            container_endpoint: Default::default(),
         };
         let (want, got) = (expected(case, &env), ours(&resolve(&ctx)));
         if !agrees(&want, &got) {
@@ -265,6 +266,7 @@ fn resolve_on(
         signing_helper_ports: &[],
         metadata: &MetadataEndpoints::default(),
         metadata_endpoint: Default::default(),
+        container_endpoint: Default::default(),
     };
     resolve(&ctx)
 }
